@@ -1,0 +1,164 @@
+"""Image datasets through tensorflow-datasets, scaled to [-1, 1], failing fast offline."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from keras_graft.datasets import _network
+from keras_graft.datasets.embedded import load_embedded_digits, scale_images
+
+#: Host each known dataset is downloaded from (probed before tfds tries to download).
+DOWNLOAD_HOSTS = {
+    "mnist": "storage.googleapis.com",
+    "fashion_mnist": "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+    "cifar10": "www.cs.toronto.edu",
+    "cifar100": "www.cs.toronto.edu",
+}
+_DEFAULT_HOST = "storage.googleapis.com"
+_PROBE_TIMEOUT = 2.5
+_DEFAULT_BATCH_SIZE = 64
+_OFFLINE_NAMES = ("embedded_digits",)
+
+
+class DatasetUnavailableError(ConnectionError):
+    """A dataset is not prepared locally and cannot be downloaded from here."""
+
+
+def _download_reachable(name: str) -> bool:
+    """Whether the download host of dataset `name` answers within a few seconds."""
+    host = DOWNLOAD_HOSTS.get(name, _DEFAULT_HOST)
+    return _network.host_reachable(host, timeout=_PROBE_TIMEOUT)
+
+
+def _import_tfds() -> Any:
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "keras_graft.datasets.load_images needs tensorflow-datasets: "
+            "`pip install keras-graft[data]`, or use the offline "
+            "`load_embedded_digits()` (name='embedded_digits')."
+        ) from err
+    return tfds
+
+
+def numpy_to_dataset(
+    images: np.ndarray, batch_size: int | None = None, seed: int | None = 0
+) -> Any:
+    """A shuffled, batched, repeated-once ``tf.data.Dataset`` of images.
+
+    Args:
+        images (np.ndarray): Images, first axis the examples.
+        batch_size (int | None): Batch size (default 64). The last partial batch
+            is dropped, so every batch has the same shape.
+        seed (int | None): Shuffle seed.
+
+    Returns:
+        tf.data.Dataset: Batches of images, reshuffled at every pass.
+    """
+    import tensorflow as tf
+
+    batch_size = batch_size or _DEFAULT_BATCH_SIZE
+    ds = tf.data.Dataset.from_tensor_slices(images)
+    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _prepare_builder(name: str, data_dir: str | None) -> Any:
+    """A tfds builder whose data is on disk, or a quick `DatasetUnavailableError`."""
+    tfds = _import_tfds()
+    builder = tfds.builder(name, data_dir=data_dir)
+    if builder.is_prepared():
+        return builder
+    if not _download_reachable(name):
+        host = DOWNLOAD_HOSTS.get(name, _DEFAULT_HOST)
+        raise DatasetUnavailableError(
+            f"Dataset {name!r} is not prepared in {builder.data_dir!r} and its "
+            f"download host {host!r} cannot be reached (checked in "
+            f"{_PROBE_TIMEOUT:g} s). Prepare it on a machine with internet "
+            "(`tfds.builder(name, data_dir=...).download_and_prepare()`) and pass "
+            "that data_dir, or use the 10,000 real MNIST digits shipped with "
+            "keras_graft: `keras_graft.datasets.load_embedded_digits()` "
+            "(or `load_images('embedded_digits')`)."
+        )
+    builder.download_and_prepare()
+    return builder
+
+
+def load_images(
+    name: str,
+    split: str = "train",
+    as_dataset: bool = False,
+    batch_size: int | None = None,
+    limit: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    seed: int | None = 0,
+) -> tuple[np.ndarray, np.ndarray] | Any:
+    """Load an image dataset as float32 NHWC images in [-1, 1].
+
+    Datasets come from tensorflow-datasets (``"mnist"``, ``"fashion_mnist"``,
+    ``"cifar10"``, or any tfds image dataset with ``(image, label)`` supervised
+    keys). If the dataset is not already prepared in `data_dir`, the download host
+    is probed for a few seconds first, so an offline machine gets a clear
+    `DatasetUnavailableError` at once instead of minutes of retries.
+    ``name="embedded_digits"`` loads the 10,000 MNIST digits shipped with the
+    package (no network, no tensorflow-datasets; split ``"all"``, ``"train"`` or
+    ``"test"``).
+
+    Args:
+        name (str): tfds dataset name, or ``"embedded_digits"``.
+        split (str): tfds split, e.g. ``"train"`` or ``"test"``.
+        as_dataset (bool): If True, return a shuffled, batched ``tf.data.Dataset``
+            of images only (for ``GAN.fit``); otherwise numpy arrays.
+        batch_size (int | None): Batch size of the dataset (default 64; the last
+            partial batch is dropped). Ignored for numpy arrays.
+        limit (int | None): Keep only the first `limit` examples.
+        data_dir (str | os.PathLike | None): tfds data directory (default: tfds's,
+            ``~/tensorflow_datasets`` or ``$TFDS_DATA_DIR``).
+        seed (int | None): Shuffle seed of the dataset.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray] | tf.data.Dataset: ``(images, labels)``,
+        images float32 (N, H, W, C) in [-1, 1] and labels int32 (N,), or the
+        dataset of image batches.
+
+    Raises:
+        DatasetUnavailableError: The dataset is not on disk and cannot be
+            downloaded from this machine.
+        ValueError: `limit` is not positive.
+
+    Example:
+        >>> x, y = load_images("embedded_digits", split="test")
+        >>> ds = load_images("mnist", as_dataset=True, batch_size=64)  # doctest: +SKIP
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be positive, got {limit}")
+    if name in _OFFLINE_NAMES:
+        return load_embedded_digits(
+            split=split, as_dataset=as_dataset, batch_size=batch_size, limit=limit,
+            seed=seed,
+        )
+    tfds = _import_tfds()
+    builder = _prepare_builder(name, None if data_dir is None else os.fspath(data_dir))
+    ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    if limit is not None:
+        ds = ds.take(limit)
+    images_u8, labels = [], []
+    for image, label in tfds.as_numpy(ds.batch(4096)):
+        images_u8.append(image)
+        labels.append(label)
+    if not images_u8:
+        raise ValueError(f"split {split!r} of {name!r} is empty")
+    images = scale_images(np.concatenate(images_u8))
+    if images.ndim == 3:
+        images = images[..., None]
+    label_array = np.concatenate(labels).astype(np.int32)
+    if as_dataset:
+        return numpy_to_dataset(images, batch_size=batch_size, seed=seed)
+    return images, label_array
+
+
+__all__ = ["DatasetUnavailableError", "load_images", "numpy_to_dataset", "DOWNLOAD_HOSTS"]

@@ -1,0 +1,227 @@
+"""Block-wise grafting: the machinery shared by every optimizer of this package.
+
+Every optimizer here computes, for each block ``b`` of parameters, a *magnitude*
+``mu_b >= 0`` and a *direction* ``d_b`` (a tensor per variable of the block), and
+moves the block by
+
+    theta_b <- theta_b - mu_b * d_b / ||d_b||        (no move when d_b == 0).
+
+A subclass supplies the rule (``_rule``: per variable, its contribution to
+``mu_b ** 2`` and its direction); this class groups variables into blocks,
+reduces norms in float32, and applies the step. Blocks are set by
+``granularity``:
+
+- ``"variable"``: each Keras variable is a block (a kernel and its bias apart);
+- ``"layer"``: the variables of one Keras layer together;
+- ``"global"``: all variables given to the optimizer together.
+
+Decoupled weight decay, clipping, EMA, gradient accumulation and loss scaling
+are the Keras base optimizer's and run around the graft, as for any optimizer.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+from keras import ops
+
+from keras_graft.optimizers import _backend
+
+GRANULARITIES = ("variable", "layer", "global")
+
+
+def check_granularity(granularity: str) -> str:
+    if granularity not in GRANULARITIES:
+        raise ValueError(
+            f"Argument `granularity` must be one of {GRANULARITIES}; "
+            f"received granularity={granularity!r}."
+        )
+    return granularity
+
+
+def check_learning_rate(learning_rate, name: str = "learning_rate"):
+    """Rejects a negative or non-finite float learning rate (schedules pass)."""
+    if isinstance(learning_rate, bool):
+        raise TypeError(
+            f"Argument `{name}` must be a non-negative float or a "
+            f"`keras.optimizers.schedules.LearningRateSchedule`; received {name}=True."
+        )
+    if isinstance(learning_rate, numbers.Real):
+        if not float(learning_rate) >= 0.0 or float(learning_rate) == float("inf"):
+            raise ValueError(
+                f"Argument `{name}` must be a finite float >= 0; "
+                f"received {name}={learning_rate!r}."
+            )
+    elif not (
+        callable(learning_rate)
+        or isinstance(learning_rate, keras.Variable)
+        or ops.is_tensor(learning_rate)
+    ):
+        raise TypeError(
+            f"Argument `{name}` must be a float, a keras.Variable or a "
+            f"`keras.optimizers.schedules.LearningRateSchedule`; received "
+            f"{type(learning_rate).__name__}."
+        )
+    return learning_rate
+
+
+def check_fraction(value, name: str, *, closed_right: bool = False) -> float:
+    """Checks that ``value`` is a float in [0, 1) (or [0, 1])."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Argument `{name}` must be a float; received {value!r}.")
+    ok = 0.0 <= value <= 1.0 if closed_right else 0.0 <= value < 1.0
+    if not ok:
+        bound = "[0, 1]" if closed_right else "[0, 1)"
+        raise ValueError(
+            f"Argument `{name}` must be in {bound}; received {name}={value!r}."
+        )
+    return float(value)
+
+
+def check_positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Argument `{name}` must be a float; received {value!r}.")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(
+            f"Argument `{name}` must be a finite float > 0; received {name}={value!r}."
+        )
+    return float(value)
+
+
+def _layer_of(variable) -> str:
+    """The layer a variable belongs to, read off its path ("model/dense/kernel")."""
+    path = getattr(variable, "path", None) or variable.name
+    path = path.split(":")[0]
+    return path.rsplit("/", 1)[0] if "/" in path else path
+
+
+def block_ids(variables, granularity: str) -> list[int]:
+    """Block index of each variable, in order of first appearance."""
+    if granularity == "variable":
+        return list(range(len(variables)))
+    if granularity == "global":
+        return [0] * len(variables)
+    ids: dict[str, int] = {}
+    return [ids.setdefault(_layer_of(v), len(ids)) for v in variables]
+
+
+class GraftedOptimizer(keras.optimizers.Optimizer):
+    """Base class: block-wise magnitude times normalized direction.
+
+    Subclasses implement ``_rule`` and may override ``_block_magnitude``.
+    Not meant to be used directly.
+
+    Args:
+        learning_rate (float | keras.optimizers.schedules.LearningRateSchedule):
+            the learning rate.
+        granularity (str): "variable", "layer" or "global": what a block is.
+        **kwargs: the base optimizer's arguments (weight_decay, clipnorm,
+            clipvalue, global_clipnorm, use_ema, ema_momentum,
+            ema_overwrite_frequency, loss_scale_factor,
+            gradient_accumulation_steps, name).
+    """
+
+    def __init__(self, learning_rate, granularity: str = "variable", **kwargs):
+        check_learning_rate(learning_rate)
+        check_granularity(granularity)
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.granularity = granularity
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._block_of = block_ids(var_list, self.granularity)
+        self._size_of = [int(_num_elements(v.shape)) for v in var_list]
+        self._build_rule(var_list)
+
+    def _build_rule(self, var_list):
+        """Creates the rule's state (slots). Default: none."""
+
+    def _rule(self, gradient, variable, learning_rate):
+        """Per variable: updates the rule's state and returns its part of the step.
+
+        Returns:
+            ``(magnitude_sq, direction)``: this variable's contribution to the
+            squared magnitude of its block (a float32 scalar, or ``None`` when
+            ``_block_magnitude`` does not need it) and its direction tensor.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `_rule`.")
+
+    def _block_magnitude(self, magnitude_sq, block_size, learning_rate):
+        """Each block's step length (a vector over blocks).
+
+        Args:
+            magnitude_sq: per block, the sum of its variables' contributions
+                returned by ``_rule`` (``None`` if the rule returns ``None``).
+            block_size: per block, its number of scalar parameters (float32).
+            learning_rate: the current learning rate (float32 scalar).
+        """
+        return ops.sqrt(magnitude_sq)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        _backend.update_step(self, grads, trainable_variables, learning_rate)
+
+    def _grafted_update(self, grads, variables, learning_rate):
+        """The update, written once with keras.ops (every backend runs this)."""
+        parts = [self._rule(g, v, learning_rate) for g, v in zip(grads, variables)]
+        magnitude_sq = [p[0] for p in parts]
+        directions = [ops.cast(p[1], "float32") for p in parts]
+        scales = self._block_scales(
+            magnitude_sq,
+            [ops.sum(ops.square(d)) for d in directions],
+            variables,
+            learning_rate,
+        )
+        for direction, variable, scale in zip(directions, variables, scales):
+            step = ops.multiply(direction, scale)
+            self.assign_sub(variable, ops.cast(step, variable.dtype))
+
+    def _block_scales(self, magnitude_sq, direction_sq, variables, learning_rate):
+        """Per variable: its block's ``mu_b / ||d_b||`` (0 when ``d_b == 0``).
+
+        Works on the stacked per-variable scalars, so its cost does not grow
+        with the number of variables.
+        """
+        index = [self._get_variable_index(v) for v in variables]
+        ids = [self._block_of[i] for i in index]
+        # Renumber the blocks present (variables without gradients are dropped).
+        dense = {b: k for k, b in enumerate(dict.fromkeys(ids))}
+        ids = [dense[b] for b in ids]
+        num_blocks = len(dense)
+        block_size = [0] * num_blocks
+        for i, b in zip(index, ids):
+            block_size[b] += self._size_of[i]
+
+        def per_block(values):
+            values = ops.stack([ops.cast(v, "float32") for v in values])
+            if num_blocks == len(ids):
+                return values
+            if num_blocks == 1:
+                return ops.expand_dims(ops.sum(values), 0)
+            return ops.segment_sum(values, ops.array(ids, "int32"), num_blocks)
+
+        d_sq = per_block(direction_sq)
+        m_sq = None if magnitude_sq[0] is None else per_block(magnitude_sq)
+        magnitude = self._block_magnitude(
+            m_sq, ops.array(block_size, "float32"), ops.cast(learning_rate, "float32")
+        )
+        positive = ops.greater(d_sq, 0.0)
+        safe = ops.where(positive, d_sq, 1.0)
+        scale = ops.where(positive, magnitude / ops.sqrt(safe), 0.0)
+        if num_blocks != len(ids):
+            scale = ops.take(scale, ops.array(ids, "int32"), axis=0)
+        return ops.unstack(scale, num=len(ids))
+
+    def get_config(self):
+        config = super().get_config()
+        config["granularity"] = self.granularity
+        return config
+
+
+def _num_elements(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n

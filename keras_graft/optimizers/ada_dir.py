@@ -1,0 +1,103 @@
+"""AdaDir: SGD's step magnitude on Adam's direction (the reverse graft)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_graft.optimizers._base import (
+    GraftedOptimizer,
+    check_fraction,
+    check_positive,
+)
+
+
+@keras.saving.register_keras_serializable(package="keras_graft")
+class AdaDir(GraftedOptimizer):
+    r"""The reverse graft: each block moves as far as SGD would, along Adam's step.
+
+    SGD#Adam in the notation of Agarwal et al. With Adam's moments $m_t, v_t$
+    updated from the raw gradient $g_t$ (as in `AdaNSGDA`) and Adam's direction
+    $D_t = m_t / (\sqrt{v_t} + \hat\epsilon)$ (the positive bias-correction factor
+    does not change a direction), each block $b$ moves by
+
+    $$
+    \theta_b \leftarrow \theta_b - \eta\,\lVert g_{t,b} \rVert\,
+        \frac{D_{t,b}}{\lVert D_{t,b} \rVert},
+    $$
+
+    and does not move when $D_{t,b} = 0$. The paper finds that this graft does
+    *not* recover Adam's performance in GANs: Adam's magnitude is what matters.
+
+    Args:
+        learning_rate (float | keras.optimizers.schedules.LearningRateSchedule):
+            SGD's learning rate $\eta$. Defaults to 0.01.
+        beta_1 (float): decay of Adam's first moment, in [0, 1). Defaults to 0.9.
+        beta_2 (float): decay of Adam's second moment, in [0, 1). Defaults to 0.999.
+        epsilon (float): Adam's "epsilon hat". Defaults to 1e-7.
+        granularity (str): what a block is: "variable" (default), "layer" or
+            "global".
+        **kwargs: base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
+            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
+            `ema_overwrite_frequency`, `loss_scale_factor`,
+            `gradient_accumulation_steps`).
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.01,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        granularity: str = "variable",
+        name: str = "ada_dir",
+        **kwargs,
+    ):
+        beta_1 = check_fraction(beta_1, "beta_1")
+        beta_2 = check_fraction(beta_2, "beta_2")
+        epsilon = check_positive(epsilon, "epsilon")
+        super().__init__(learning_rate, granularity=granularity, name=name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _build_rule(self, var_list):
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            var_list, ["momentum", "velocity"]
+        )
+
+    def _rule(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        gradient = ops.cast(gradient, dtype)
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        self.assign_add(
+            v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
+        )
+        direction = ops.divide(
+            ops.cast(m, "float32"), ops.add(ops.sqrt(ops.cast(v, "float32")), self.epsilon)
+        )
+        lr = ops.cast(learning_rate, "float32")
+        magnitude_sq = ops.square(lr) * ops.sum(ops.square(ops.cast(gradient, "float32")))
+        return magnitude_sq, direction
+
+    def _torch_foreach_rule(self, grads, variables, learning_rate):
+        import torch
+
+        index = [self._get_variable_index(v) for v in variables]
+        m = [self._momentums[i].value for i in index]
+        v = [self._velocities[i].value for i in index]
+        grads = [g.to(mm.dtype) for g, mm in zip(grads, m)]
+        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        torch._foreach_mul_(v, self.beta_2)
+        torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
+        direction = torch._foreach_div(m, torch._foreach_add(torch._foreach_sqrt(v), self.epsilon))
+        lr = ops.cast(learning_rate, "float32")
+        norms = torch._foreach_norm([g if g.dtype == torch.float32 else g.float() for g in grads])
+        return [lr * lr * n * n for n in norms], direction
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        )
+        return config
