@@ -1,0 +1,22 @@
+"""Shared test setup: quiet logs, a throw-away KERAS_HOME, no network."""
+
+import os
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+if "KERAS_HOME" not in os.environ:
+    os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="keras_home_")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _reset_keras_state():
+    """Each test starts with float32, the default policy and fresh names."""
+    keras.config.set_floatx("float32")
+    keras.config.set_dtype_policy("float32")
+    keras.utils.clear_session()
+    yield
+    keras.config.set_dtype_policy("float32")
