@@ -9,3 +9,4 @@ they train GANs.
 __version__ = "0.1.0"
 
 from keras_graft import optimizers  # noqa: E402,F401
+from keras_graft import datasets, metrics  # noqa: E402,F401
