@@ -9,4 +9,6 @@ they train GANs.
 __version__ = "0.1.0"
 
 from keras_graft import optimizers  # noqa: E402,F401
+from keras_graft.gan import GAN  # noqa: E402,F401
+from keras_graft import callbacks  # noqa: E402,F401
 from keras_graft import datasets, metrics  # noqa: E402,F401

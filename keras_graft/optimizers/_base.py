@@ -139,6 +139,29 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     def _build_rule(self, var_list):
         """Creates the rule's state (slots). Default: none."""
 
+    def add_variable_from_reference(
+        self, reference_variable, name=None, initializer="zeros"
+    ):
+        """A slot like `reference_variable`; float32 when that one is 16-bit.
+
+        Second moments of float16 gradients overflow float16 (a gradient of 300
+        squares to 9e4 > 65504), so slots of float16/bfloat16 variables are kept
+        in float32.
+        """
+        dtype = keras.backend.standardize_dtype(reference_variable.dtype)
+        if dtype not in ("float16", "bfloat16"):
+            return super().add_variable_from_reference(
+                reference_variable, name=name, initializer=initializer
+            )
+        path = getattr(reference_variable, "path", None) or str(reference_variable.name)
+        return self.add_variable(
+            shape=reference_variable.shape,
+            initializer=initializer,
+            dtype="float32",
+            name=f"{path.replace('/', '_').replace(':', '_')}_{name or 'var'}",
+            layout=getattr(reference_variable, "_layout", None),
+        )
+
     def _rule(self, gradient, variable, learning_rate):
         """Per variable: updates the rule's state and returns its part of the step.
 

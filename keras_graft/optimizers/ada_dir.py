@@ -65,10 +65,9 @@ class AdaDir(GraftedOptimizer):
         )
 
     def _rule(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        gradient = ops.cast(gradient, dtype)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
+        gradient = ops.cast(gradient, m.dtype)
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
         self.assign_add(
             v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)

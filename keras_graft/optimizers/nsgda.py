@@ -85,10 +85,10 @@ class NSGDA(GraftedOptimizer):
             self._momentums = self.add_optimizer_variables(var_list, "momentum")
 
     def _rule(self, gradient, variable, learning_rate):
-        gradient = ops.cast(gradient, variable.dtype)
         if self.momentum == 0:
             return None, gradient
         u = self._momentums[self._get_variable_index(variable)]
+        gradient = ops.cast(gradient, u.dtype)
         self.assign(u, ops.add(ops.multiply(u, self.momentum), gradient))
         if self.nesterov:
             return None, ops.add(gradient, ops.multiply(u, self.momentum))

@@ -1,0 +1,96 @@
+"""One optimizer object holding both players' optimizers.
+
+The JAX trainer threads only `model.optimizer.variables` through a step, and
+`Model.compile` builds a default optimizer when given none. `GAN.compile` sets
+`model.optimizer` to this container (modelled on keras `LossScaleOptimizer`):
+its `variables` are the discriminator optimizer's followed by the generator
+optimizer's, so every backend, checkpoint and `.keras` file sees both states.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras.src.utils import tracking
+
+
+@keras.saving.register_keras_serializable(package="keras_graft")
+class _PlayerOptimizers(keras.optimizers.Optimizer):
+    """Container for `d_optimizer` and `g_optimizer` (not applied directly)."""
+
+    def __init__(
+        self,
+        d_optimizer: keras.optimizers.Optimizer,
+        g_optimizer: keras.optimizers.Optimizer,
+        name: str = "gan_optimizers",
+        **kwargs: Any,
+    ):
+        super().__init__(learning_rate=0.0, name=name, **kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self._d_var_list: list = []
+        self._g_var_list: list = []
+
+    @tracking.no_automatic_dependency_tracking
+    def build_players(self, d_variables: list, g_variables: list) -> None:
+        """Build both optimizers on their players' trainable variables."""
+        self._d_var_list = list(d_variables)
+        self._g_var_list = list(g_variables)
+        if not self.d_optimizer.built:
+            self.d_optimizer.build(self._d_var_list)
+        if not self.g_optimizer.built:
+            self.g_optimizer.build(self._g_var_list)
+        self.built = True
+
+    @tracking.no_automatic_dependency_tracking
+    def build(self, var_list: list) -> None:
+        # Built by `GAN.compile` through `build_players`; Keras may call this
+        # with all trainable variables, which must not create any state.
+        self.built = True
+
+    @property
+    def variables(self) -> list:
+        return self.d_optimizer.variables + self.g_optimizer.variables
+
+    @property
+    def iterations(self):
+        # One generator update per batch: this is the model's step counter.
+        return self.g_optimizer.iterations
+
+    def apply(self, grads, trainable_variables=None):  # noqa: D102
+        raise NotImplementedError(
+            "The GAN's optimizer container is not applied directly; use "
+            "`gan.d_optimizer` and `gan.g_optimizer`."
+        )
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):  # noqa: D102
+        raise NotImplementedError(
+            "The GAN's optimizer container is not applied directly; use "
+            "`gan.d_optimizer` and `gan.g_optimizer`."
+        )
+
+    def scale_loss(self, loss):  # noqa: D102
+        return loss
+
+    def finalize_variable_values(self, var_list):  # noqa: D102
+        self.d_optimizer.finalize_variable_values(self._d_var_list)
+        self.g_optimizer.finalize_variable_values(self._g_var_list)
+
+    def get_config(self) -> dict:  # noqa: D102
+        return {
+            "name": self.name,
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):  # noqa: D102
+        config = dict(config)
+        d = keras.saving.deserialize_keras_object(
+            config.pop("d_optimizer"), custom_objects=custom_objects
+        )
+        g = keras.saving.deserialize_keras_object(
+            config.pop("g_optimizer"), custom_objects=custom_objects
+        )
+        return cls(d, g, **config)

@@ -1,0 +1,108 @@
+"""JAX side of the GAN step: gradients, their application, input gradients.
+
+The JAX trainer passes the model state explicitly. `train_step` opens one
+`keras.StatelessScope` holding every variable's value, runs the backend-free
+step inside it (so layers, optimizers, metrics and the seed generator read and
+"assign" values in the scope), and reads the new state back out. `gradients`
+differentiates an objective with `jax.value_and_grad` over the values of the
+variables being trained, inside a nested scope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Sequence
+
+import jax
+from keras import StatelessScope
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+
+def _scope_with(mapping: dict) -> StatelessScope:
+    # Build a scope from an id->value dict without re-converting every value.
+    scope = StatelessScope()
+    scope.state_mapping = mapping
+    return scope
+
+
+def gradients(objective: Callable, variables: Sequence, *args: Any):
+    """Run `objective(*args) -> (loss, aux)` and differentiate `loss`.
+
+    Must run inside a `StatelessScope` that maps every variable (see
+    `train_step`); the objective's side effects (BatchNorm statistics, seed
+    state) are written back into that scope.
+    """
+    outer = get_stateless_scope()
+    if outer is None:
+        raise RuntimeError("keras_graft.gan._jax.gradients needs a StatelessScope.")
+    keys = [id(v) for v in variables]
+    values = [outer.state_mapping[k] for k in keys]
+    base = outer.state_mapping
+
+    def fn(values):
+        mapping = dict(base)
+        mapping.update(zip(keys, values))
+        with _scope_with(mapping) as scope:
+            loss, aux = objective(*args)
+        key_set = set(keys)
+        updates = {
+            k: v
+            for k, v in scope.state_mapping.items()
+            if k not in key_set and v is not base.get(k)
+        }
+        return loss, (aux, updates)
+
+    (_, (aux, updates)), grads = jax.value_and_grad(fn, has_aux=True)(values)
+    outer.state_mapping.update(updates)
+    return grads, aux
+
+
+def apply(optimizer, grads: Sequence, variables: Sequence) -> None:
+    """Apply `grads` to `variables` with `optimizer` (assignments go to the scope)."""
+    optimizer.apply(grads, variables)
+
+
+def input_gradient(fn: Callable, x):
+    """`grad_x fn(x)` for a scalar `fn`, differentiable again (`jax.grad`).
+
+    Variable assignments made by `fn` (e.g. BatchNorm statistics) are discarded.
+    """
+    outer = get_stateless_scope()
+    base = dict(outer.state_mapping) if outer is not None else {}
+
+    def f(x):
+        with _scope_with(dict(base)):
+            return fn(x)
+
+    return jax.grad(f)(x)
+
+
+def no_grad():
+    """Context in which generator outputs need no graph (a no-op on JAX)."""
+    return contextlib.nullcontext()
+
+
+def snapshot(variables: Sequence) -> list:
+    """The current values of `variables` (JAX arrays are immutable)."""
+    return [v.value for v in variables]
+
+
+def train_step(model, state, data):
+    """The JAX trainer's `train_step(state, data) -> (logs, state)` for a GAN."""
+    trainable, non_trainable, optimizer_values, metrics_values = state
+    groups = (
+        (model.trainable_variables, trainable),
+        (model.non_trainable_variables, non_trainable),
+        (model.optimizer.variables, optimizer_values),
+        (model.metrics_variables, metrics_values),
+    )
+    mapping = {}
+    for refs, values in groups:
+        for ref, value in zip(refs, values):
+            mapping[id(ref)] = value
+    with _scope_with(mapping) as scope:
+        logs = model._train_step_common(data)
+    new_state = tuple(
+        [scope.state_mapping[id(ref)] for ref in refs] for refs, _ in groups
+    )
+    return logs, new_state

@@ -1,0 +1,43 @@
+"""TensorFlow side of the GAN step: gradients, their application, input gradients."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, Sequence
+
+import tensorflow as tf
+
+
+def gradients(objective: Callable, variables: Sequence, *args: Any):
+    """Run `objective(*args) -> (loss, aux)` and differentiate `loss`.
+
+    Side effects of the objective (BatchNorm statistics, seed state) are applied.
+    """
+    with tf.GradientTape() as tape:
+        loss, aux = objective(*args)
+    grads = tape.gradient(loss, list(variables))
+    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    return grads, aux
+
+
+def apply(optimizer, grads: Sequence, variables: Sequence) -> None:
+    """Apply `grads` to `variables` with `optimizer`."""
+    optimizer.apply(grads, variables)
+
+
+def input_gradient(fn: Callable, x):
+    """`grad_x fn(x)` for a scalar `fn`, differentiable again (nested tape)."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return tape.gradient(y, x)
+
+
+def no_grad():
+    """Context in which generator outputs need no graph (a no-op on TensorFlow)."""
+    return contextlib.nullcontext()
+
+
+def snapshot(variables: Sequence) -> list:
+    """Copies of the current values of `variables`."""
+    return [tf.identity(v.value) for v in variables]

@@ -1,0 +1,46 @@
+"""torch side of the GAN step: gradients, their application, input gradients."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+
+def gradients(objective: Callable, variables: Sequence, *args: Any):
+    """Run `objective(*args) -> (loss, aux)` and differentiate `loss`.
+
+    Uses `torch.autograd.grad`, so no `.grad` buffers are read or left behind.
+    """
+    loss, aux = objective(*args)
+    params = [v.value for v in variables]
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+    aux = {k: v.detach() for k, v in aux.items()}
+    return grads, aux
+
+
+def apply(optimizer, grads: Sequence, variables: Sequence) -> None:
+    """Apply `grads` to `variables` with `optimizer`, outside autograd."""
+    with torch.no_grad():
+        optimizer.apply(grads, variables)
+
+
+def input_gradient(fn: Callable, x):
+    """`grad_x fn(x)` for a scalar `fn`, with `create_graph=True`."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        y = fn(x)
+        (g,) = torch.autograd.grad(y, x, create_graph=True)
+    return g
+
+
+def no_grad():
+    """Context in which generator outputs need no graph (the D step)."""
+    return torch.no_grad()
+
+
+def snapshot(variables: Sequence) -> list:
+    """Copies of the current values of `variables`."""
+    with torch.no_grad():
+        return [v.value.detach().clone() for v in variables]

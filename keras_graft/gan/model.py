@@ -1,0 +1,621 @@
+"""`GAN`: a Keras model that trains a generator against a discriminator.
+
+Everything here is written once with `keras.ops`; the few lines that differ per
+backend (how gradients are taken and applied, input gradients for penalties)
+live in `_tensorflow.py`, `_jax.py` and `_torch.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_graft.gan import losses as losses_lib
+from keras_graft.gan._container import _PlayerOptimizers
+
+_B = importlib.import_module(f"keras_graft.gan._{keras.backend.backend()}")
+
+UPDATES = ("alternating", "simultaneous")
+_PACE_EPS = 1e-30
+
+
+class _LastValue(keras.metrics.Metric):
+    """A metric whose result is the value of its last update (per-step logs)."""
+
+    def __init__(self, name: str, dtype: str = "float32"):
+        super().__init__(name=name, dtype=dtype)
+        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+
+    def update_state(self, value):  # noqa: D102
+        self.value.assign(ops.cast(value, self.dtype))
+
+    def result(self):  # noqa: D102
+        return ops.convert_to_tensor(self.value)
+
+
+def _single_tensor_shape(model: Any, attr: str, arg: str) -> tuple:
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"{arg} must be a keras.Model built on keras.Input (Functional or "
+            f"Sequential); received {type(model).__name__}."
+        )
+    try:
+        tensors = getattr(model, attr)
+    except (AttributeError, ValueError):
+        tensors = None
+    if not tensors:
+        raise ValueError(
+            f"{arg} must be built on keras.Input so that its {attr[:-1]} shape is "
+            f"known (a Functional model, or a Sequential model starting with "
+            f"keras.Input); {model.name!r} has no {attr}."
+        )
+    if len(tensors) != 1:
+        raise ValueError(
+            f"{arg} must have exactly one {attr[:-1]}; {model.name!r} has "
+            f"{len(tensors)}."
+        )
+    return tuple(tensors[0].shape[1:])
+
+
+def _shapes_match(a: Sequence, b: Sequence) -> bool:
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b)
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_graft")
+class GAN(keras.Model):
+    """A generator and a discriminator trained against each other by `fit`.
+
+    `fit` takes real samples only (numpy arrays, `tf.data.Dataset`,
+    `keras.utils.PyDataset`; `(images, labels)` batches have their labels
+    ignored). Each batch makes `d_steps` discriminator updates and one generator
+    update, on every Keras backend, with the default `jit_compile`.
+
+    Scheduling (`compile(update=...)`):
+
+    * `"alternating"`: `d_steps` discriminator steps, each on the same real
+      batch with fresh latents, then one generator step, with fresh latents,
+      against the updated discriminator.
+    * `"simultaneous"`: `d_steps - 1` discriminator-only steps as above, then
+      the last discriminator gradient and the generator gradient are both taken
+      at the same parameters and on the same latents, and only then applied.
+
+    Logged every step: `d_loss` (without the penalty), `g_loss`, `d_real` and
+    `d_fake` (mean discriminator output on the real batch and on generated
+    samples in the last discriminator step), `penalty` (weighted, when a
+    gradient penalty is set), running means over the epoch; and, when
+    `track_pace=True`, the values of this step of
+    `d_pace = ||theta_D(after) - theta_D(before)|| / ||theta_D(before)||`
+    over the whole step (all `d_steps` updates), `g_pace` likewise and
+    `pace_ratio = d_pace / g_pace` (0 when `g_pace` is 0).
+
+    Randomness (latents, interpolation weights of WGAN-GP) comes from a
+    `keras.random.SeedGenerator` owned by the model and saved with it, so a
+    fixed `seed` gives a reproducible run on one backend, also across a
+    save/load or `keras.callbacks.BackupAndRestore` resume.
+
+    Example:
+        ```python
+        gan = keras_graft.GAN(generator, discriminator, seed=0)
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            loss="non_saturating",
+        )
+        gan.fit(images, batch_size=64, epochs=5)
+        samples = gan.generate(num=16)
+        ```
+
+    Args:
+        generator (keras.Model): maps a latent batch to a sample batch; built
+            on `keras.Input` (Functional or Sequential).
+        discriminator (keras.Model): maps a sample batch to scores (logits),
+            one per sample; its input shape must match the generator's output.
+        latent_dim (int | tuple[int, ...] | None): shape of one latent vector;
+            `None` reads it from the generator's input.
+        seed (int | None): seed of the model's `SeedGenerator`.
+        **kwargs (Any): passed to `keras.Model` (e.g. `name`).
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int | Sequence[int] | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        g_in = _single_tensor_shape(generator, "inputs", "generator")
+        g_out = _single_tensor_shape(generator, "outputs", "generator")
+        d_in = _single_tensor_shape(discriminator, "inputs", "discriminator")
+        if not _shapes_match(g_out, d_in):
+            raise ValueError(
+                f"generator output shape {g_out} does not match the discriminator "
+                f"input shape {d_in} (batch axis excluded)."
+            )
+        if latent_dim is None:
+            if any(d is None for d in g_in):
+                raise ValueError(
+                    f"latent_dim=None but the generator input shape {g_in} has "
+                    "unknown dimensions; pass latent_dim."
+                )
+            latent_shape = tuple(int(d) for d in g_in)
+        else:
+            latent_shape = (
+                (int(latent_dim),)
+                if isinstance(latent_dim, (int, np.integer))
+                else tuple(int(d) for d in latent_dim)
+            )
+            if not _shapes_match(latent_shape, g_in):
+                raise ValueError(
+                    f"latent_dim={latent_dim!r} does not match the generator input "
+                    f"shape {g_in} (batch axis excluded)."
+                )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.latent_shape = latent_shape
+        self.sample_shape = tuple(d_in)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
+        self._ema_generator = None
+        self._gan_compiled = False
+        # No symbolic call: the sub-models are built on keras.Input.
+        self.built = True
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(
+        self,
+        d_optimizer: keras.optimizers.Optimizer | str = "adam",
+        g_optimizer: keras.optimizers.Optimizer | str = "adam",
+        loss: str = "non_saturating",
+        gradient_penalty: str | None = None,
+        penalty_weight: float = 10.0,
+        d_steps: int = 1,
+        update: str = "alternating",
+        generator_ema: float | None = None,
+        track_pace: bool = True,
+        jit_compile: bool | str = "auto",
+        steps_per_execution: int = 1,
+        run_eagerly: bool = False,
+    ) -> None:
+        """Configure the two players' training.
+
+        Args:
+            d_optimizer (keras.optimizers.Optimizer | str): the discriminator's
+                optimizer (any Keras optimizer, including ones owning other
+                optimizers). A string is resolved by `keras.optimizers.get`.
+            g_optimizer (keras.optimizers.Optimizer | str): the generator's
+                optimizer; must be a different instance from `d_optimizer`.
+            loss (str): `"non_saturating"`, `"minimax"`, `"hinge"`,
+                `"wasserstein"` or `"least_squares"` (see
+                `keras_graft.gan.losses`).
+            gradient_penalty (str | None): `None`, `"wgan_gp"` (on random
+                interpolates of real and generated samples,
+                `E[(||grad D|| - 1)^2]`) or `"r1"` (on real samples,
+                `1/2 E[||grad D||^2]`).
+            penalty_weight (float): weight of the penalty: lambda for WGAN-GP,
+                gamma for R1 (the added term is `gamma/2 E||grad D||^2`).
+            d_steps (int): discriminator updates per generator update (>= 1),
+                all on the same real batch with fresh latents.
+            update (str): `"alternating"` or `"simultaneous"` (see the class
+                docstring).
+            generator_ema (float | None): momentum of an exponential moving
+                average of the generator's weights (e.g. 0.999), used by
+                `generate(ema=True)` and `sample_generator`; `None` for none.
+            track_pace (bool): log `d_pace`, `g_pace` and `pace_ratio`.
+            jit_compile (bool | str): as in `keras.Model.compile`.
+            steps_per_execution (int): as in `keras.Model.compile`.
+            run_eagerly (bool): as in `keras.Model.compile`.
+
+        Raises:
+            TypeError: an optimizer is not a `keras.optimizers.Optimizer`, or
+                `d_steps` is not an int.
+            ValueError: one optimizer instance for both players; unknown
+                `loss`, `gradient_penalty` or `update`; `d_steps < 1`;
+                a negative `penalty_weight`; `generator_ema` outside [0, 1).
+        """
+        d_optimizer = self._resolve_optimizer(d_optimizer, "d_optimizer")
+        g_optimizer = self._resolve_optimizer(g_optimizer, "g_optimizer")
+        if d_optimizer is g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer are the same optimizer instance; each "
+                "player needs its own (e.g. two keras.optimizers.Adam(...) calls)."
+            )
+        self._loss = losses_lib.get_loss(loss)
+        if gradient_penalty is not None and gradient_penalty not in losses_lib.PENALTIES:
+            raise ValueError(
+                f"gradient_penalty={gradient_penalty!r} is not known; expected None "
+                f"or one of {sorted(losses_lib.PENALTIES)}."
+            )
+        if float(penalty_weight) < 0:
+            raise ValueError(f"penalty_weight must be >= 0; received {penalty_weight}.")
+        if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)):
+            raise TypeError(f"d_steps must be an int >= 1; received {d_steps!r}.")
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be an int >= 1; received {d_steps}.")
+        if update not in UPDATES:
+            raise ValueError(
+                f"update={update!r} is not known; expected one of {list(UPDATES)}."
+            )
+        if generator_ema is not None and not 0.0 <= float(generator_ema) < 1.0:
+            raise ValueError(
+                f"generator_ema must be None or a momentum in [0, 1); received "
+                f"{generator_ema!r}."
+            )
+        self._gan_config = {
+            "loss": loss,
+            "gradient_penalty": gradient_penalty,
+            "penalty_weight": float(penalty_weight),
+            "d_steps": int(d_steps),
+            "update": update,
+            "generator_ema": None if generator_ema is None else float(generator_ema),
+            "track_pace": bool(track_pace),
+            "jit_compile": jit_compile,
+            "steps_per_execution": int(steps_per_execution),
+            "run_eagerly": bool(run_eagerly),
+        }
+        self._penalty_fn = (
+            None if gradient_penalty is None else losses_lib.PENALTIES[gradient_penalty]
+        )
+        container = _PlayerOptimizers(d_optimizer, g_optimizer)
+        super().compile(
+            optimizer=container,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+            run_eagerly=run_eagerly,
+            auto_scale_loss=False,
+        )
+        container.build_players(
+            self.discriminator.trainable_variables, self.generator.trainable_variables
+        )
+        if generator_ema is not None and self._ema_generator is None:
+            ema = keras.models.clone_model(self.generator)
+            ema.set_weights(self.generator.get_weights())
+            ema.trainable = False
+            self._ema_generator = ema
+        self._make_trackers()
+        self._gan_compiled = True
+
+    @staticmethod
+    def _resolve_optimizer(opt: Any, arg: str) -> keras.optimizers.Optimizer:
+        if isinstance(opt, str):
+            try:
+                opt = keras.optimizers.get(opt)
+            except ValueError as e:
+                raise ValueError(f"{arg}={opt!r} is not a known optimizer: {e}") from e
+        if not isinstance(opt, keras.optimizers.Optimizer):
+            raise TypeError(
+                f"{arg} must be a keras.optimizers.Optimizer instance (or its name); "
+                f"received {type(opt).__name__}."
+            )
+        return opt
+
+    def _make_trackers(self) -> None:
+        mean = keras.metrics.Mean
+        trackers = [mean(name="d_loss"), mean(name="g_loss"), mean(name="d_real"),
+                    mean(name="d_fake")]
+        if self._penalty_fn is not None:
+            trackers.append(mean(name="penalty"))
+        if self._gan_config["track_pace"]:
+            trackers += [_LastValue("d_pace"), _LastValue("g_pace"),
+                         _LastValue("pace_ratio")]
+        self._trackers = trackers
+
+    # --------------------------------------------------------------- accessors
+
+    @property
+    def d_optimizer(self) -> keras.optimizers.Optimizer:
+        """keras.optimizers.Optimizer: the discriminator's optimizer."""
+        return self.optimizer.d_optimizer
+
+    @property
+    def g_optimizer(self) -> keras.optimizers.Optimizer:
+        """keras.optimizers.Optimizer: the generator's optimizer."""
+        return self.optimizer.g_optimizer
+
+    @property
+    def ema_generator(self) -> keras.Model | None:
+        """keras.Model | None: the moving-average generator, if `generator_ema`."""
+        return self._ema_generator
+
+    @property
+    def sample_generator(self) -> keras.Model:
+        """keras.Model: the generator to sample from (the EMA one when present)."""
+        return self._ema_generator if self._ema_generator is not None else self.generator
+
+    @property
+    def metrics(self) -> list:
+        """list: the loss, output and pace trackers logged by `fit`."""
+        return list(getattr(self, "_trackers", []))
+
+    # --------------------------------------------------------------- sampling
+
+    def sample_latents(self, num: int, seed: Any = None):
+        """Draw `num` standard-normal latent vectors.
+
+        Args:
+            num (int): batch size.
+            seed (Any): a seed for `keras.random.normal`; `None` uses (and
+                advances) the model's seed generator.
+
+        Returns:
+            Tensor: latents of shape `(num, *latent_shape)`.
+        """
+        return keras.random.normal(
+            (num,) + self.latent_shape,
+            seed=self.seed_generator if seed is None else seed,
+        )
+
+    def generate(
+        self,
+        z: Any = None,
+        num: int | None = None,
+        ema: bool | None = None,
+        training: bool = False,
+    ):
+        """Generate samples.
+
+        Args:
+            z (Any): latents `(batch, *latent_shape)`; `None` draws `num` of them.
+            num (int | None): number of samples when `z` is `None`.
+            ema (bool | None): use the moving-average generator; `None` uses it
+                when it exists. `True` without `generator_ema` raises ValueError.
+            training (bool): run the generator in training mode.
+
+        Returns:
+            Tensor: generated samples.
+        """
+        if z is None:
+            if num is None:
+                raise ValueError("generate() needs z (latents) or num.")
+            z = self.sample_latents(int(num))
+        if ema and self._ema_generator is None:
+            raise ValueError(
+                "generate(ema=True) needs compile(generator_ema=<momentum>)."
+            )
+        net = self.generator if ema is False else self.sample_generator
+        return net(ops.convert_to_tensor(z, dtype=net.inputs[0].dtype),
+                   training=training)
+
+    def call(self, *args: Any, **kwargs: Any):  # noqa: D102
+        raise NotImplementedError(
+            "A GAN has no forward pass; use gan.generate(z) or "
+            "gan.discriminator(x)."
+        )
+
+    # ------------------------------------------------------------ objectives
+
+    def _input_scores_sum(self, x):
+        return ops.sum(self.discriminator(x, training=True))
+
+    def _penalty(self, real, fake, alpha):
+        """Unweighted gradient penalty on `real` (R1) or interpolates (WGAN-GP)."""
+        if self._gan_config["gradient_penalty"] == "wgan_gp":
+            x = alpha * real + (1.0 - alpha) * fake
+        else:
+            x = real
+        grads = _B.input_gradient(self._input_scores_sum, ops.stop_gradient(x))
+        return self._penalty_fn(grads)
+
+    def gradient_penalty(self, real: Any, fake: Any | None = None, alpha: Any = None):
+        """The weighted gradient penalty as it enters the discriminator loss.
+
+        Args:
+            real (Any): real samples.
+            fake (Any | None): generated samples (WGAN-GP only); `None` draws them.
+            alpha (Any): interpolation weights `(batch, 1, ...)` (WGAN-GP only);
+                `None` draws them uniformly.
+
+        Returns:
+            Tensor: `penalty_weight * penalty`, a scalar.
+        """
+        self._assert_compile_called("gradient_penalty")
+        if self._penalty_fn is None:
+            raise ValueError("compile(gradient_penalty=...) was not set.")
+        real = ops.convert_to_tensor(real, dtype=self.discriminator.inputs[0].dtype)
+        batch = ops.shape(real)[0]
+        if fake is None:
+            fake = self.generator(self.sample_latents(batch), training=False)
+        if alpha is None:
+            alpha = self._draw_alpha(batch, len(ops.shape(real)))
+        fake = ops.convert_to_tensor(fake, dtype=real.dtype)
+        alpha = ops.convert_to_tensor(alpha, dtype=real.dtype)
+        return self._gan_config["penalty_weight"] * self._penalty(real, fake, alpha)
+
+    def _draw_alpha(self, batch, ndim):
+        return keras.random.uniform((batch,) + (1,) * (ndim - 1), seed=self.seed_generator)
+
+    def _d_objective(self, real, z, alpha):
+        with _B.no_grad():
+            fake = self.generator(z, training=True)
+        fake = ops.stop_gradient(fake)
+        real_logits = self.discriminator(real, training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        d_loss = self._loss.d_fn(real_logits, fake_logits)
+        aux = {
+            "d_loss": d_loss,
+            "d_real": ops.mean(real_logits),
+            "d_fake": ops.mean(fake_logits),
+        }
+        total = d_loss
+        if self._penalty_fn is not None:
+            penalty = self._gan_config["penalty_weight"] * self._penalty(real, fake, alpha)
+            aux["penalty"] = penalty
+            total = total + penalty
+        return total, aux
+
+    def _g_objective(self, z):
+        fake = self.generator(z, training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        g_loss = self._loss.g_fn(fake_logits)
+        return g_loss, {"g_loss": g_loss}
+
+    # ------------------------------------------------------------- the step
+
+    def _check_real(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(x, (list, tuple)):
+            if len(x) != 1:
+                raise ValueError(
+                    "GAN.fit expects batches of real samples (or (samples, labels) "
+                    f"pairs); received a structure of {len(x)} inputs."
+                )
+            x = x[0]
+        shape = tuple(x.shape[1:])
+        if not _shapes_match(shape, self.sample_shape):
+            raise ValueError(
+                f"The data's sample shape {shape} does not match the discriminator "
+                f"input shape {self.sample_shape} (batch axis excluded)."
+            )
+        return ops.cast(x, self.discriminator.inputs[0].dtype)
+
+    def _d_step(self, real, batch):
+        z = self.sample_latents(batch)
+        alpha = (
+            self._draw_alpha(batch, len(real.shape))
+            if self._gan_config["gradient_penalty"] == "wgan_gp"
+            else None
+        )
+        return _B.gradients(self._d_objective, self.discriminator.trainable_variables,
+                            real, z, alpha), z
+
+    def _train_step_common(self, data):
+        cfg = self._gan_config
+        real = self._check_real(data)
+        batch = ops.shape(real)[0]
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        if cfg["track_pace"]:
+            d_before = _B.snapshot(d_vars)
+            g_before = _B.snapshot(g_vars)
+        simultaneous = cfg["update"] == "simultaneous"
+        for i in range(cfg["d_steps"]):
+            (d_grads, d_aux), z = self._d_step(real, batch)
+            if simultaneous and i == cfg["d_steps"] - 1:
+                break
+            _B.apply(self.d_optimizer, d_grads, d_vars)
+        if not simultaneous:
+            z = self.sample_latents(batch)
+        g_grads, g_aux = _B.gradients(self._g_objective, g_vars, z)
+        if simultaneous:
+            _B.apply(self.d_optimizer, d_grads, d_vars)
+        _B.apply(self.g_optimizer, g_grads, g_vars)
+        if self._ema_generator is not None:
+            with _B.no_grad():
+                self._update_ema()
+
+        values = {**d_aux, **g_aux}
+        if cfg["track_pace"]:
+            with _B.no_grad():
+                d_pace = self._pace(d_before, d_vars)
+                g_pace = self._pace(g_before, g_vars)
+                values["d_pace"] = d_pace
+                values["g_pace"] = g_pace
+                values["pace_ratio"] = ops.where(
+                    g_pace > 0, d_pace / ops.maximum(g_pace, _PACE_EPS), 0.0
+                )
+        for tracker in self._trackers:
+            tracker.update_state(values[tracker.name])
+        return {t.name: t.result() for t in self._trackers}
+
+    @staticmethod
+    def _pace(before, variables):
+        upd = 0.0
+        par = 0.0
+        for b, v in zip(before, variables):
+            upd = upd + ops.sum(ops.square(ops.subtract(v.value, b)))
+            par = par + ops.sum(ops.square(b))
+        return ops.where(par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0)
+
+    def _update_ema(self):
+        m = self._gan_config["generator_ema"]
+        for ema_v, v in zip(self._ema_generator.weights, self.generator.weights):
+            if v.trainable:
+                ema_v.assign(m * ema_v.value + (1.0 - m) * ops.cast(v.value, ema_v.dtype))
+            else:
+                ema_v.assign(v.value)
+
+    if keras.backend.backend() == "jax":
+
+        def train_step(self, state, data):  # noqa: D102
+            return _B.train_step(self, state, data)
+
+    else:
+
+        def train_step(self, data):  # noqa: D102
+            return self._train_step_common(data)
+
+    def test_step(self, *args: Any, **kwargs: Any):  # noqa: D102
+        raise NotImplementedError(
+            "GAN has no evaluation step: fit without validation_data, and measure "
+            "samples with keras_graft.metrics."
+        )
+
+    def fit(self, *args: Any, **kwargs: Any):  # noqa: D102
+        if not getattr(self, "_gan_compiled", False):
+            raise RuntimeError("Call gan.compile(d_optimizer=..., g_optimizer=...) before fit.")
+        return super().fit(*args, **kwargs)
+
+    fit.__doc__ = keras.Model.fit.__doc__
+
+    # ------------------------------------------------------------ saving
+
+    def get_config(self) -> dict:  # noqa: D102
+        config = {
+            "name": self.name,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "seed": self.seed,
+        }
+        if isinstance(config["latent_dim"], tuple):
+            config["latent_dim"] = list(config["latent_dim"])
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):  # noqa: D102
+        config = dict(config)
+        generator = keras.saving.deserialize_keras_object(
+            config.pop("generator"), custom_objects=custom_objects
+        )
+        discriminator = keras.saving.deserialize_keras_object(
+            config.pop("discriminator"), custom_objects=custom_objects
+        )
+        return cls(generator, discriminator, **config)
+
+    def get_compile_config(self) -> dict | None:  # noqa: D102
+        if not getattr(self, "_gan_compiled", False):
+            return None
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            **self._gan_config,
+        }
+
+    def compile_from_config(self, config: dict) -> None:  # noqa: D102
+        config = dict(config)
+        for key in ("d_optimizer", "g_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    def get_build_config(self) -> None:  # noqa: D102
+        return None
+
+    def save_own_variables(self, store) -> None:  # noqa: D102
+        super().save_own_variables(store)
+        store["seed_generator_state"] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store) -> None:  # noqa: D102
+        own = self._trainable_variables + self._non_trainable_variables
+        for i, v in enumerate(own):
+            v.assign(store[str(i)])
+        if "seed_generator_state" in store.keys():
+            self.seed_generator.state.assign(store["seed_generator_state"])
