@@ -1,0 +1,71 @@
+"""Bad inputs fail before training with errors that name the argument."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_graft
+from tests.gan.helpers import mlp, mlp_pair, ring_of_gaussians
+
+
+def gan():
+    return keras_graft.GAN(*mlp_pair())
+
+
+def test_same_optimizer_instance():
+    opt = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="same optimizer instance"):
+        gan().compile(d_optimizer=opt, g_optimizer=opt)
+
+
+def test_not_an_optimizer():
+    with pytest.raises(TypeError, match="g_optimizer"):
+        gan().compile(keras.optimizers.Adam(), g_optimizer=object())
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(loss="bce"), "loss='bce'.*hinge"),
+    (dict(gradient_penalty="gp"), "gradient_penalty='gp'.*r1"),
+    (dict(update="parallel"), "update='parallel'.*simultaneous"),
+    (dict(d_steps=0), "d_steps must be an int >= 1"),
+    (dict(generator_ema=1.5), "generator_ema"),
+])
+def test_bad_compile_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gan().compile(keras.optimizers.Adam(), keras.optimizers.Adam(), **kwargs)
+
+
+def test_d_steps_type():
+    with pytest.raises(TypeError, match="d_steps"):
+        gan().compile(keras.optimizers.Adam(), keras.optimizers.Adam(), d_steps=1.5)
+
+
+def test_generator_output_vs_discriminator_input():
+    with pytest.raises(ValueError, match=r"generator output shape \(3,\).*\(2,\)"):
+        keras_graft.GAN(mlp(4, 3, "g"), mlp(2, 1, "d"))
+
+
+def test_latent_dim_mismatch():
+    with pytest.raises(ValueError, match="latent_dim=5"):
+        keras_graft.GAN(*mlp_pair(), latent_dim=5)
+
+
+def test_subclassed_model_without_input():
+    class Net(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ValueError, match="keras.Input"):
+        keras_graft.GAN(Net(), mlp(2, 1, "d"))
+
+
+def test_data_vs_discriminator_input():
+    model = keras_graft.GAN(mlp(4, 3, "g"), mlp(3, 1, "d"))
+    model.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    with pytest.raises(ValueError, match=r"data's sample shape \(2,\).*\(3,\)"):
+        model.fit(ring_of_gaussians(64), batch_size=32, epochs=1, verbose=0)
+
+
+def test_fit_before_compile():
+    with pytest.raises(RuntimeError, match="compile"):
+        gan().fit(np.zeros((8, 2), "float32"), verbose=0)

@@ -1,0 +1,88 @@
+"""Small MLP GANs on a ring of Gaussians: every piece of state moves as it should."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_graft
+from tests.gan.helpers import mlp_pair, ring_of_gaussians, weights
+
+DATA = ring_of_gaussians(256)
+LOGGED = {"d_loss", "g_loss", "d_real", "d_fake", "d_pace", "g_pace", "pace_ratio"}
+
+
+def _slots(optimizer):
+    return [v for v in optimizer.variables if "momentum" in v.path]
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_training_moves_all_state(d_steps):
+    g, d = mlp_pair(batchnorm=True)
+    bn = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    bn_before = [np.array(keras.ops.convert_to_numpy(layer.moving_mean)) for layer in bn]
+    g_before, d_before = weights(g), weights(d)
+    gan = keras_graft.GAN(g, d, seed=3)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), d_steps=d_steps)
+    history = gan.fit(DATA, batch_size=64, epochs=2, verbose=0)
+
+    assert LOGGED <= set(history.history)
+    for key in LOGGED:
+        assert np.all(np.isfinite(history.history[key])), key
+    assert all(p > 0 for p in history.history["d_pace"] + history.history["g_pace"])
+    steps = 2 * (256 // 64)
+    assert int(gan.g_optimizer.iterations) == steps
+    assert int(gan.d_optimizer.iterations) == d_steps * steps
+    for opt in (gan.d_optimizer, gan.g_optimizer):
+        slots = _slots(opt)
+        assert slots
+        for s in slots:
+            assert np.any(keras.ops.convert_to_numpy(s) != 0), s.path
+    # Every trainable weight of both players changed; BN statistics changed.
+    for before, v in zip(d_before, d.weights):
+        assert not np.allclose(before, keras.ops.convert_to_numpy(v)), v.path
+    for before, v in zip(g_before, g.weights):
+        if v.trainable:
+            assert not np.allclose(before, keras.ops.convert_to_numpy(v)), v.path
+    for before, layer in zip(bn_before, bn):
+        assert not np.allclose(before, keras.ops.convert_to_numpy(layer.moving_mean))
+
+
+@pytest.mark.parametrize("loss", ["minimax", "hinge", "least_squares"])
+def test_other_losses_train(loss):
+    gan = keras_graft.GAN(*mlp_pair(), seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), loss=loss,
+                update="simultaneous", track_pace=False)
+    history = gan.fit(DATA, batch_size=128, epochs=1, verbose=0)
+    assert {"d_loss", "g_loss"} <= set(history.history)
+    assert "d_pace" not in history.history
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
+class _Points(keras.utils.PyDataset):
+    def __init__(self, x, batch, labels):
+        super().__init__()
+        self.x, self.batch, self.labels = x, batch, labels
+
+    def __len__(self):
+        return len(self.x) // self.batch
+
+    def __getitem__(self, i):
+        x = self.x[i * self.batch:(i + 1) * self.batch]
+        return (x, np.zeros(len(x))) if self.labels else x
+
+
+@pytest.mark.parametrize("source", ["tf.data", "pydataset", "pydataset_labels", "numpy_xy"])
+def test_data_sources(source):
+    gan = keras_graft.GAN(*mlp_pair(), seed=0)
+    gan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2))
+    labels = np.arange(len(DATA)) % 8
+    if source == "tf.data":
+        data = tf.data.Dataset.from_tensor_slices((DATA, labels)).batch(64)
+        gan.fit(data, epochs=1, verbose=0)
+    elif source == "numpy_xy":
+        gan.fit(DATA, labels, batch_size=64, epochs=1, verbose=0)
+    else:
+        gan.fit(_Points(DATA, 64, source.endswith("labels")), epochs=1, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 4
+    assert int(gan.d_optimizer.iterations) == 4
