@@ -78,29 +78,52 @@ class HeavyBall:
         return g + self.mu * u if self.nesterov else u
 
 
-def graft_trajectory(params, grad_seq, blocks, magnitude, direction, block_length=None):
+def graft_trajectory(
+    params,
+    grad_seq,
+    blocks,
+    magnitude,
+    direction,
+    block_length=None,
+    *,
+    lr_at=None,
+    transform=None,
+    weight_decay=None,
+):
     """Runs the block-wise graft; returns the parameters after each step.
 
     Args:
-        params: list of float64 arrays (copied).
+        params: list of arrays (copied, computed in float64).
         grad_seq: list over steps of lists of gradient arrays.
         blocks: block id of each variable.
         magnitude: a rule whose step norm is the magnitude, or None when
-            `block_length(size)` gives each block's step length directly.
+            `block_length(size, lr)` gives each block's step length directly.
         direction: a rule whose step is the direction.
-        block_length: function of a block's size giving its step length.
+        block_length: function of a block's size and the learning rate.
+        lr_at: learning rate at step t (1-based) for the magnitude rule and
+            `block_length`; None keeps the rule's own.
+        transform: function applied to each step's gradient list (clipping).
+        weight_decay: (wd, mask): w -= w * wd * lr before the step, where mask[i].
     """
     params = [np.array(p, dtype=np.float64) for p in params]
     history = []
     for t, grads in enumerate(grad_seq, start=1):
         grads = [np.asarray(g, dtype=np.float64) for g in grads]
+        if transform is not None:
+            grads = transform(grads)
+        lr = None if lr_at is None else lr_at(t)
+        if weight_decay is not None:
+            wd, mask = weight_decay
+            params = [p - p * wd * lr if keep else p for p, keep in zip(params, mask)]
         d = [direction.step(i, g, t) for i, g in enumerate(grads)]
-        m = None if magnitude is None else [magnitude.step(i, g, t) for i, g in enumerate(grads)]
+        m = None
+        if magnitude is not None:
+            m = [magnitude.step(i, g, t, lr) for i, g in enumerate(grads)]
         for b in sorted(set(blocks)):
             members = [i for i, bb in enumerate(blocks) if bb == b]
             d_norm = np.sqrt(sum(np.sum(d[i] ** 2) for i in members))
             if m is None:
-                length = block_length(sum(params[i].size for i in members))
+                length = block_length(sum(params[i].size for i in members), lr)
             else:
                 length = np.sqrt(sum(np.sum(m[i] ** 2) for i in members))
             scale = length / d_norm if d_norm > 0 else 0.0

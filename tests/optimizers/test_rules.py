@@ -35,19 +35,19 @@ CASES = {
     ),
     "nsgda": (
         lambda g: optimizers.NSGDA(0.05, granularity=g),
-        lambda: (None, ref.Gradient(), lambda n: 0.05),
+        lambda: (None, ref.Gradient(), lambda n, lr: 0.05),
     ),
     "nsgda_sqrt_size": (
         lambda g: optimizers.NSGDA(0.01, scale="sqrt_size", granularity=g),
-        lambda: (None, ref.Gradient(), lambda n: 0.01 * np.sqrt(n)),
+        lambda: (None, ref.Gradient(), lambda n, lr: 0.01 * np.sqrt(n)),
     ),
     "nsgda_momentum": (
         lambda g: optimizers.NSGDA(0.05, momentum=0.9, granularity=g),
-        lambda: (None, ref.HeavyBall(0.9), lambda n: 0.05),
+        lambda: (None, ref.HeavyBall(0.9), lambda n, lr: 0.05),
     ),
     "nsgda_nesterov": (
         lambda g: optimizers.NSGDA(0.05, momentum=0.5, nesterov=True, granularity=g),
-        lambda: (None, ref.HeavyBall(0.5, nesterov=True), lambda n: 0.05),
+        lambda: (None, ref.HeavyBall(0.5, nesterov=True), lambda n, lr: 0.05),
     ),
     "graft_adam_sgd_momentum": (
         lambda g: optimizers.Graft(
