@@ -45,6 +45,17 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
 
 
+def _clip_round_off(eigenvalues: np.ndarray) -> np.ndarray:
+    """Zero the eigenvalues of a PSD matrix that are round-off (as matrix_rank does).
+
+    The square root amplifies round-off: an eigenvalue of 1e-16 that should be 0
+    would add 1e-8 to the trace of the square root, once per null direction.
+    """
+    w = np.asarray(eigenvalues)
+    tol = max(float(w.max(initial=0.0)), 0.0) * len(w) * np.finfo(np.float64).eps
+    return np.where(w > tol, w, 0.0)
+
+
 def frechet_distance(
     mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray
 ) -> float:
@@ -53,8 +64,9 @@ def frechet_distance(
     ``||mu1 - mu2||^2 + tr(sigma1) + tr(sigma2) - 2 tr((sigma1 sigma2)^{1/2})``,
     where ``tr((sigma1 sigma2)^{1/2})`` is computed as the sum of the square roots
     of the eigenvalues of the symmetric matrix ``sigma1^{1/2} sigma2 sigma1^{1/2}``
-    (symmetric eigen-decompositions in float64, tiny negative eigenvalues from
-    round-off clipped to zero). This needs no complex arithmetic and stays exact
+    (symmetric eigen-decompositions in float64; eigenvalues below the round-off
+    level ``max eigenvalue * F * machine epsilon``, negative ones included, are
+    set to zero). This needs no complex arithmetic and stays exact
     for singular covariances (fewer samples than features), where
     ``scipy.linalg.sqrtm(sigma1 @ sigma2)`` can return complex noise.
 
@@ -85,10 +97,10 @@ def frechet_distance(
     sigma1 = (sigma1 + sigma1.T) / 2.0
     sigma2 = (sigma2 + sigma2.T) / 2.0
     w1, v1 = np.linalg.eigh(sigma1)
-    sqrt1 = (v1 * np.sqrt(np.clip(w1, 0.0, None))) @ v1.T
+    sqrt1 = (v1 * np.sqrt(_clip_round_off(w1))) @ v1.T
     middle = sqrt1 @ sigma2 @ sqrt1
     w = np.linalg.eigvalsh((middle + middle.T) / 2.0)
-    tr_covmean = np.sqrt(np.clip(w, 0.0, None)).sum()
+    tr_covmean = np.sqrt(_clip_round_off(w)).sum()
     diff = mu1 - mu2
     d2 = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * tr_covmean
     return float(max(d2, 0.0))

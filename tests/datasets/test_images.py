@@ -1,0 +1,91 @@
+"""The tfds loader, under `tfds.testing.mock_data` (never the network)."""
+
+import socket
+import time
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from keras_graft import datasets
+from keras_graft.datasets import _network, images
+
+
+@pytest.fixture
+def probe_calls(monkeypatch):
+    """Replace the network probe by a recorder that says 'reachable'."""
+    calls = []
+
+    def fake_probe(name):
+        calls.append(name)
+        return True
+
+    monkeypatch.setattr(images, "_download_reachable", fake_probe)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "name, shape", [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))]
+)
+def test_mocked_tfds_numpy_arrays(name, shape, probe_calls, tmp_path):
+    with tfds.testing.mock_data(num_examples=12):
+        x, y = datasets.load_images(name, split="train", data_dir=tmp_path)
+    assert probe_calls == [name]  # not prepared, so the host was probed first
+    assert x.shape == (12, *shape) and x.dtype == np.float32
+    assert y.shape == (12,) and y.dtype == np.int32
+    assert x.min() >= -1.0 and x.max() <= 1.0
+    assert x.min() < -0.9 and x.max() > 0.9  # random uint8 pixels span the range
+    assert y.min() >= 0 and y.max() <= 9
+
+
+def test_mocked_tfds_limit_and_scaling_matches_raw_pixels(probe_calls, tmp_path):
+    with tfds.testing.mock_data(num_examples=10):
+        x, _ = datasets.load_images("mnist", limit=4, data_dir=tmp_path)
+        raw = tfds.load("mnist", split="train", as_supervised=True, data_dir=tmp_path)
+        raw = np.stack([img for img, _ in tfds.as_numpy(raw.take(4))])
+    assert x.shape == (4, 28, 28, 1)
+    np.testing.assert_allclose(x, raw.astype(np.float32) / 127.5 - 1.0, atol=1e-6)
+
+
+def test_mocked_tfds_as_dataset(probe_calls, tmp_path):
+    with tfds.testing.mock_data(num_examples=20):
+        ds = datasets.load_images(
+            "cifar10", as_dataset=True, batch_size=8, data_dir=tmp_path
+        )
+    batches = [np.asarray(b) for b in ds]
+    assert [b.shape for b in batches] == [(8, 32, 32, 3)] * 2
+    assert all(b.dtype == np.float32 for b in batches)
+
+
+def test_offline_download_fails_fast_with_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(images, "_download_reachable", lambda name: False)
+
+    def no_download(*args, **kwargs):  # would be a real network attempt
+        raise AssertionError("download_and_prepare must not be called")
+
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder, "download_and_prepare", no_download
+    )
+    start = time.perf_counter()
+    with pytest.raises(datasets.DatasetUnavailableError, match="load_embedded_digits"):
+        datasets.load_images("mnist", data_dir=tmp_path)
+    assert time.perf_counter() - start < 10.0
+
+
+def test_embedded_digits_by_name():
+    x, y = datasets.load_images("embedded_digits", split="test", limit=7)
+    x2, y2 = datasets.load_embedded_digits("test", limit=7)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_probe_on_local_sockets_only():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        assert _network.host_reachable("127.0.0.1", port=port, timeout=2.0)
+    # The port is closed now: refused at once, no waiting.
+    start = time.perf_counter()
+    assert not _network.host_reachable("127.0.0.1", port=port, timeout=2.0)
+    assert time.perf_counter() - start < 2.5
