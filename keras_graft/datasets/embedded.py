@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 #: sha256 of the shipped ``mnist_10k.npz``.
-EMBEDDED_DIGITS_SHA256 = "c03d6af810269a0b25ef8e8971f521767d52b05849e4fd977d6ca9528003c0b3"
+EMBEDDED_DIGITS_SHA256 = (
+    "c03d6af810269a0b25ef8e8971f521767d52b05849e4fd977d6ca9528003c0b3"
+)
 #: Number of digits in the train split (the first ones); the rest is the test split.
 EMBEDDED_DIGITS_TRAIN_SIZE = 8000
 _SPLITS = ("all", "train", "test")

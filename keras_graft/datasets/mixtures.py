@@ -44,7 +44,8 @@ class GaussianMixture2D:
             raise ValueError(f"num_modes must be positive, got {num_modes}")
         angles = 2.0 * np.pi * np.arange(num_modes) / num_modes
         centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-        return cls(centers.astype(np.float32), float(std), np.full(num_modes, 1.0 / num_modes))
+        probs = np.full(num_modes, 1.0 / num_modes)
+        return cls(centers.astype(np.float32), float(std), probs)
 
     @classmethod
     def grid(

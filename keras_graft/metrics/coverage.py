@@ -86,7 +86,9 @@ def mode_coverage(
     x = np.asarray(samples, dtype=np.float64)
     c = np.asarray(centers, dtype=np.float64)
     if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1]:
-        raise ValueError(f"need samples (N, D) and centers (K, D), got {x.shape}, {c.shape}")
+        raise ValueError(
+            f"need samples (N, D) and centers (K, D), got {x.shape}, {c.shape}"
+        )
     if std <= 0 or threshold <= 0:
         raise ValueError("std and threshold must be positive")
     n, k = len(x), len(c)
@@ -159,7 +161,9 @@ def class_coverage(
         scores = classifier(x)
     scores = np.asarray(scores)
     if scores.ndim != 2 or len(scores) != len(x):
-        raise ValueError(f"classifier must return scores (N, classes), got {scores.shape}")
+        raise ValueError(
+            f"classifier must return scores (N, classes), got {scores.shape}"
+        )
     num_classes = scores.shape[1]
     if min_count is None:
         min_count = _default_min_count(len(x), num_classes)
@@ -227,7 +231,9 @@ def modes_recovered(
     v = np.asarray(generator_neurons, dtype=np.float64)
     u = np.asarray(modes, dtype=np.float64)
     if v.ndim != 2 or u.ndim != 2 or v.shape[1] != u.shape[1]:
-        raise ValueError(f"need neurons (m_G, d) and modes (K, d), got {v.shape}, {u.shape}")
+        raise ValueError(
+            f"need neurons (m_G, d) and modes (K, d), got {v.shape}, {u.shape}"
+        )
     norms = np.linalg.norm(v, axis=1)
     u_norms = np.linalg.norm(u, axis=1)
     denom = norms[:, None] * u_norms[None, :]

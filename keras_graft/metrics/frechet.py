@@ -133,13 +133,16 @@ class DigitFeatures:
         if x.ndim == 3:
             x = x[..., None]
         if x.shape[1:] != (28, 28, 1):
-            raise ValueError(f"digit features need (N, 28, 28, 1) images, got {x.shape}")
+            raise ValueError(
+                f"digit features need (N, 28, 28, 1) images, got {x.shape}"
+            )
         out = self.model.predict(x, batch_size=self.batch_size, verbose=0)
         return np.asarray(out, dtype=np.float64)
 
 
 def _keras_home() -> str:
-    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    default = os.path.join(os.path.expanduser("~"), ".keras")
+    return os.environ.get("KERAS_HOME") or default
 
 
 def inception_weights_path() -> str:

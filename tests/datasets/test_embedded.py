@@ -15,7 +15,8 @@ def test_file_is_the_documented_one():
     assert datasets.embedded_digits_sha256() == SHA256
     assert datasets.EMBEDDED_DIGITS_SHA256 == SHA256
     path = datasets.embedded_digits_path()
-    assert os.path.dirname(path).endswith(os.path.join("keras_graft", "datasets", "data"))
+    folder = os.path.join("keras_graft", "datasets", "data")
+    assert os.path.dirname(path).endswith(folder)
 
 
 def test_attribution_ships_next_to_the_file():

@@ -52,9 +52,18 @@ def test_mocked_tfds_as_dataset(probe_calls, tmp_path):
         ds = datasets.load_images(
             "cifar10", as_dataset=True, batch_size=8, data_dir=tmp_path
         )
+        x, _ = datasets.load_images("cifar10", data_dir=tmp_path)
     batches = [np.asarray(b) for b in ds]
     assert [b.shape for b in batches] == [(8, 32, 32, 3)] * 2
     assert all(b.dtype == np.float32 for b in batches)
+    # Every batched image is one of the (scaled) dataset images, none repeated.
+    flat = x.reshape(len(x), -1)
+    index = [
+        int(np.flatnonzero(np.all(np.abs(flat - img.ravel()) < 1e-6, axis=1))[0])
+        for b in batches
+        for img in b
+    ]
+    assert len(set(index)) == 16
 
 
 def test_offline_download_fails_fast_with_a_clear_error(monkeypatch, tmp_path):

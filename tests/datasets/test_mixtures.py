@@ -12,7 +12,9 @@ def _nearest(x, centers):
 
 
 def test_ring_centres_and_samples():
-    x, centers = datasets.ring_of_gaussians(4000, num_modes=8, radius=2.0, std=0.02, seed=0)
+    x, centers = datasets.ring_of_gaussians(
+        4000, num_modes=8, radius=2.0, std=0.02, seed=0
+    )
     assert x.shape == (4000, 2) and x.dtype == np.float32
     assert centers.shape == (8, 2)
     np.testing.assert_allclose(np.linalg.norm(centers, axis=1), 2.0, rtol=1e-6)

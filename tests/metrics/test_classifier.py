@@ -1,4 +1,4 @@
-"""The digit classifier (trained once per session, 1 epoch) and its Fréchet distance."""
+"""The digit classifier (trained once per module, 1 epoch) and its Fréchet distance."""
 
 import os
 

@@ -53,9 +53,10 @@ def test_closed_forms():
     sigma = m @ m.T + 0.1 * np.eye(5)
     mu = rng.normal(size=5)
     d = rng.normal(size=5)
-    assert metrics.frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-9)
+    fd = metrics.frechet_distance
+    assert fd(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-9)
     # Equal covariances: the squared distance of the means.
-    assert metrics.frechet_distance(mu, sigma, mu + d, sigma) == pytest.approx(d @ d, rel=1e-8)
+    assert fd(mu, sigma, mu + d, sigma) == pytest.approx(d @ d, rel=1e-8)
     # 1-D: (m1 - m2)^2 + (s1 - s2)^2.
     assert metrics.frechet_distance([1.0], [[4.0]], [-2.0], [[0.25]]) == pytest.approx(
         9.0 + (2.0 - 0.5) ** 2
@@ -63,9 +64,7 @@ def test_closed_forms():
     # Commuting (diagonal) covariances: sum of (sqrt a_i - sqrt b_i)^2.
     a, b = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 0.0])
     want = np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    assert metrics.frechet_distance(np.zeros(3), np.diag(a), np.zeros(3), np.diag(b)) == (
-        pytest.approx(want)
-    )
+    assert fd(np.zeros(3), np.diag(a), np.zeros(3), np.diag(b)) == pytest.approx(want)
 
 
 def test_singular_covariances_fewer_samples_than_features():
@@ -95,12 +94,14 @@ def test_frechet_distance_class_with_a_custom_extractor():
 
     fd = metrics.FrechetDistance(flatten)
     want = metrics.frechet_distance(
-        *metrics.feature_statistics(flatten(real)), *metrics.feature_statistics(flatten(fake))
+        *metrics.feature_statistics(flatten(real)),
+        *metrics.feature_statistics(flatten(fake)),
     )
     assert fd(real, fake) == pytest.approx(want)
     # Precomputed statistics are accepted on either side.
     assert fd(fd.statistics(real), fake) == pytest.approx(want)
-    assert metrics.fid(real, fd.statistics(fake), extractor=flatten) == pytest.approx(want)
+    got = metrics.fid(real, fd.statistics(fake), extractor=flatten)
+    assert got == pytest.approx(want)
     assert fd.features(real).shape == (200, 16)
 
 
