@@ -186,26 +186,47 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         _backend.update_step(self, grads, trainable_variables, learning_rate)
 
-    def _grafted_update(self, grads, variables, learning_rate):
-        """The update, written once with keras.ops (every backend runs this)."""
-        parts = [self._rule(g, v, learning_rate) for g, v in zip(grads, variables)]
-        magnitude_sq = [p[0] for p in parts]
-        directions = [ops.cast(p[1], "float32") for p in parts]
+    def _grafted_update(self, grads, variables, learning_rate, rules=None):
+        """One update: rules, block norms, step (the same on every backend).
+
+        Args:
+            grads: gradients, one per variable.
+            variables: the variables to update.
+            learning_rate: the current learning rate.
+            rules: optional multi-tensor version of `_rule` (a backend fast
+                path) taking lists and returning the magnitude contributions
+                (a float32 vector or None) and the list of directions.
+        """
+        if rules is None:
+            parts = [self._rule(g, v, learning_rate) for g, v in zip(grads, variables)]
+            magnitude_sq = [p[0] for p in parts]
+            directions = [p[1] for p in parts]
+        else:
+            magnitude_sq, directions = rules(list(grads), list(variables), learning_rate)
+        if isinstance(magnitude_sq, (list, tuple)):
+            if magnitude_sq[0] is None:
+                magnitude_sq = None
+            else:
+                magnitude_sq = ops.stack([ops.cast(m, "float32") for m in magnitude_sq])
         scales = self._block_scales(
-            magnitude_sq,
-            [ops.sum(ops.square(d)) for d in directions],
-            variables,
-            learning_rate,
+            magnitude_sq, _backend.squared_norms(directions), variables, learning_rate
         )
-        for direction, variable, scale in zip(directions, variables, scales):
-            step = ops.multiply(direction, scale)
-            self.assign_sub(variable, ops.cast(step, variable.dtype))
+        _backend.apply_scaled(self, variables, directions, scales)
 
     def _block_scales(self, magnitude_sq, direction_sq, variables, learning_rate):
         """Per variable: its block's ``mu_b / ||d_b||`` (0 when ``d_b == 0``).
 
-        Works on the stacked per-variable scalars, so its cost does not grow
-        with the number of variables.
+        Args:
+            magnitude_sq: per variable, its contribution to its block's squared
+                magnitude (a float32 vector), or None.
+            direction_sq: per variable, its direction's squared norm (a
+                float32 vector).
+            variables: the variables, in the same order.
+            learning_rate: the current learning rate.
+
+        Returns:
+            A float32 vector of per-variable scales. Its cost does not grow
+            with the number of variables.
         """
         index = [self._get_variable_index(v) for v in variables]
         ids = [self._block_of[i] for i in index]
@@ -218,7 +239,6 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             block_size[b] += self._size_of[i]
 
         def per_block(values):
-            values = ops.stack([ops.cast(v, "float32") for v in values])
             if num_blocks == len(ids):
                 return values
             if num_blocks == 1:
@@ -226,7 +246,7 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             return ops.segment_sum(values, ops.array(ids, "int32"), num_blocks)
 
         d_sq = per_block(direction_sq)
-        m_sq = None if magnitude_sq[0] is None else per_block(magnitude_sq)
+        m_sq = None if magnitude_sq is None else per_block(magnitude_sq)
         magnitude = self._block_magnitude(
             m_sq, ops.array(block_size, "float32"), ops.cast(learning_rate, "float32")
         )
@@ -235,7 +255,7 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         scale = ops.where(positive, magnitude / ops.sqrt(safe), 0.0)
         if num_blocks != len(ids):
             scale = ops.take(scale, ops.array(ids, "int32"), axis=0)
-        return ops.unstack(scale, num=len(ids))
+        return scale
 
     def get_config(self):
         config = super().get_config()

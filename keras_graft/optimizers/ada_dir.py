@@ -92,7 +92,7 @@ class AdaDir(GraftedOptimizer):
         direction = torch._foreach_div(m, torch._foreach_add(torch._foreach_sqrt(v), self.epsilon))
         lr = ops.cast(learning_rate, "float32")
         norms = torch._foreach_norm([g if g.dtype == torch.float32 else g.float() for g in grads])
-        return [lr * lr * n * n for n in norms], direction
+        return lr * lr * torch.stack(norms) ** 2, direction
 
     def get_config(self):
         config = super().get_config()

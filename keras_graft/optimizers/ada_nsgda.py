@@ -122,8 +122,7 @@ class AdaNSGDA(GraftedOptimizer):
         alpha = self._alpha(learning_rate)
         if any(a.dtype != torch.float32 for a in adam):
             adam = [a.float() for a in adam]
-        magnitude_sq = [alpha * alpha * n * n for n in torch._foreach_norm(adam)]
-        return magnitude_sq, grads
+        return alpha * alpha * torch.stack(torch._foreach_norm(adam)) ** 2, grads
 
     def get_config(self):
         config = super().get_config()

@@ -110,10 +110,10 @@ class Graft(GraftedOptimizer):
         self.magnitude.build(var_list)
         self.direction.build(var_list)
 
-    def _grafted_update(self, grads, variables, learning_rate):
+    def _grafted_update(self, grads, variables, learning_rate, rules=None):
         for child in (self.magnitude, self.direction):
             _before_step(child)
-        super()._grafted_update(grads, variables, learning_rate)
+        super()._grafted_update(grads, variables, learning_rate, rules)
         for child in (self.magnitude, self.direction):
             child._iterations.assign_add(ops.cast(1, child._iterations.dtype))
 

@@ -98,14 +98,14 @@ class NSGDA(GraftedOptimizer):
         import torch
 
         if self.momentum == 0:
-            return [None] * len(grads), list(grads)
+            return None, list(grads)
         u = [self._momentums[self._get_variable_index(v)].value for v in variables]
         grads = [g.to(uu.dtype) for g, uu in zip(grads, u)]
         torch._foreach_mul_(u, self.momentum)
         torch._foreach_add_(u, grads)
         if self.nesterov:
-            return [None] * len(grads), torch._foreach_add(grads, u, alpha=self.momentum)
-        return [None] * len(grads), u
+            return None, torch._foreach_add(grads, u, alpha=self.momentum)
+        return None, u
 
     def _block_magnitude(self, magnitude_sq, block_size, learning_rate):
         if self.scale == "sqrt_size":

@@ -1,16 +1,35 @@
 """Backend specifics of the grafted update: one small module per backend.
 
 Everything else is written once with ``keras.ops`` in ``GraftedOptimizer``.
-``update_step(optimizer, grads, variables, learning_rate)`` runs one update.
+Each module provides:
+
+- ``update_step(optimizer, grads, variables, learning_rate)``: one update
+  (``optimizer._grafted_update`` wrapped in what the backend needs);
+- ``squared_norms(tensors)``: a float32 vector of sums of squares;
+- ``apply_scaled(optimizer, variables, directions, scales)``:
+  ``variable -= scale * direction`` for each variable, in as few passes over
+  memory as the backend allows.
 """
 
 import keras
 
-_BACKEND = keras.backend.backend()
+NAME = keras.backend.backend()
 
-if _BACKEND == "tensorflow":
-    from keras_graft.optimizers._backend.tensorflow import update_step  # noqa: F401
-elif _BACKEND == "torch":
-    from keras_graft.optimizers._backend.torch import update_step  # noqa: F401
+if NAME == "tensorflow":
+    from keras_graft.optimizers._backend.tensorflow import (  # noqa: F401
+        apply_scaled,
+        squared_norms,
+        update_step,
+    )
+elif NAME == "torch":
+    from keras_graft.optimizers._backend.torch import (  # noqa: F401
+        apply_scaled,
+        squared_norms,
+        update_step,
+    )
 else:
-    from keras_graft.optimizers._backend.jax import update_step  # noqa: F401
+    from keras_graft.optimizers._backend.jax import (  # noqa: F401
+        apply_scaled,
+        squared_norms,
+        update_step,
+    )

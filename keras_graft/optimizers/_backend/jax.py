@@ -1,9 +1,21 @@
-"""JAX: the generic update, traced and fused by XLA under ``jit``.
+"""JAX (and the generic path): plain keras.ops, traced and fused by XLA.
 
 Under ``keras.distribution`` the norms are computed by XLA over whole
 (sharded) arrays, so a block's norm is the norm of the whole variable.
 """
 
+from keras import ops
+
 
 def update_step(optimizer, grads, variables, learning_rate):
     optimizer._grafted_update(list(grads), list(variables), learning_rate)
+
+
+def squared_norms(tensors):
+    return ops.stack([ops.sum(ops.square(ops.cast(t, "float32"))) for t in tensors])
+
+
+def apply_scaled(optimizer, variables, directions, scales):
+    for i, (variable, direction) in enumerate(zip(variables, directions)):
+        step = ops.multiply(ops.cast(direction, "float32"), scales[i])
+        optimizer.assign_sub(variable, ops.cast(step, variable.dtype))

@@ -1,9 +1,13 @@
-"""TensorFlow: keep ``tf.distribute``'s gradient all-reduce before the update.
+"""TensorFlow: keep ``tf.distribute``'s all-reduce; one-pass norms and steps.
 
 Keras's TensorFlow optimizer all-reduces the gradients in
 ``_backend_update_step``; a grafted optimizer overrides that method, so it
-repeats the all-reduce here and then runs the update (in cross-replica context,
-where block norms span whole variables).
+repeats the all-reduce here and then runs the update (in cross-replica
+context, where block norms span whole variables).
+
+Without XLA every TensorFlow op writes its result to memory, so a squared norm
+is taken with ``tf.nn.l2_loss`` (one read, no temporary) and a step with
+``ResourceApplyGradientDescent`` (``var -= alpha * delta`` in one pass).
 """
 
 import keras
@@ -22,3 +26,26 @@ def update_step(optimizer, grads, variables, learning_rate):
     tf.__internal__.distribute.interim.maybe_merge_call(
         _update, optimizer._distribution_strategy, grads_and_vars, learning_rate
     )
+
+
+def squared_norms(tensors):
+    return tf.stack([2.0 * tf.nn.l2_loss(tf.cast(t, tf.float32)) for t in tensors])
+
+
+def apply_scaled(optimizer, variables, directions, scales):
+    fused = not tf.distribute.has_strategy()
+    for i, (variable, direction) in enumerate(zip(variables, directions)):
+        if isinstance(variable, keras.Variable):
+            variable = variable.value
+        if (
+            fused
+            and variable.dtype == tf.float32
+            and direction.dtype == tf.float32
+            and hasattr(variable, "handle")
+        ):
+            tf.raw_ops.ResourceApplyGradientDescent(
+                var=variable.handle, alpha=scales[i], delta=direction
+            )
+        else:
+            step = tf.cast(direction, tf.float32) * scales[i]
+            optimizer.assign_sub(variable, tf.cast(step, variable.dtype))
