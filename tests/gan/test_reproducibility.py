@@ -37,11 +37,13 @@ def test_same_seed_same_weights():
     a.fit(DATA, epochs=1, **FIT)
     b.fit(DATA, epochs=1, **FIT)
     assert_same(all_state(a), all_state(b), atol=0)
-    c = keras_graft.GAN(*mlp_pair(seed=5, batchnorm=True), seed=12)
-    c.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(2e-3),
-              d_steps=2, gradient_penalty="wgan_gp", generator_ema=0.9)
-    c.fit(DATA, epochs=1, **FIT)
-    assert not np.allclose(weights(a.generator)[0], weights(c.generator)[0])
+    # The seed, not the weights' initialisation, fixes the latents.
+    def first_latents(seed):
+        gan = keras_graft.GAN(*mlp_pair(seed=5), seed=seed)
+        return keras.ops.convert_to_numpy(gan.sample_latents(4))
+
+    np.testing.assert_array_equal(first_latents(11), first_latents(11))
+    assert not np.allclose(first_latents(11), first_latents(12))
 
 
 def test_save_load_resume_matches_uninterrupted(tmp_path):

@@ -48,10 +48,10 @@ def test_training_moves_all_state(d_steps):
         assert not np.allclose(before, keras.ops.convert_to_numpy(layer.moving_mean))
 
 
-@pytest.mark.parametrize("loss", ["minimax", "hinge", "least_squares"])
-def test_other_losses_train(loss):
+def test_hinge_simultaneous_without_pace():
+    # The other losses are checked against numpy in test_losses.py.
     gan = keras_graft.GAN(*mlp_pair(), seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), loss=loss,
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), loss="hinge",
                 update="simultaneous", track_pace=False)
     history = gan.fit(DATA, batch_size=128, epochs=1, verbose=0)
     assert {"d_loss", "g_loss"} <= set(history.history)
@@ -79,7 +79,7 @@ def test_data_sources(source):
     labels = np.arange(len(DATA)) % 8
     if source == "tf.data":
         data = tf.data.Dataset.from_tensor_slices((DATA, labels)).batch(64)
-        gan.fit(data, epochs=1, verbose=0)
+        gan.fit(data, epochs=1, shuffle=False, verbose=0)
     elif source == "numpy_xy":
         gan.fit(DATA, labels, batch_size=64, epochs=1, verbose=0)
     else:
