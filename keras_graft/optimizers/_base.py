@@ -116,17 +116,33 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         learning_rate (float | keras.optimizers.schedules.LearningRateSchedule):
             the learning rate.
         granularity (str): "variable", "layer" or "global": what a block is.
+        skip_nonfinite (bool): if True, a step whose gradients contain NaN or
+            Inf leaves the variables and the optimizer's state (its
+            `iterations` included) unchanged, and `skipped_steps` counts it,
+            as optax's `apply_if_finite`. Defaults to False.
         **kwargs: the base optimizer's arguments (weight_decay, clipnorm,
             clipvalue, global_clipnorm, use_ema, ema_momentum,
             ema_overwrite_frequency, loss_scale_factor,
             gradient_accumulation_steps, name).
     """
 
-    def __init__(self, learning_rate, granularity: str = "variable", **kwargs):
+    def __init__(
+        self,
+        learning_rate,
+        granularity: str = "variable",
+        skip_nonfinite: bool = False,
+        **kwargs,
+    ):
         check_learning_rate(learning_rate)
         check_granularity(granularity)
+        if not isinstance(skip_nonfinite, bool):
+            raise TypeError(
+                "Argument `skip_nonfinite` must be a bool; received "
+                f"{skip_nonfinite!r}."
+            )
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.granularity = granularity
+        self.skip_nonfinite = skip_nonfinite
 
     def build(self, var_list):
         if self.built:
@@ -134,7 +150,43 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         super().build(var_list)
         self._block_of = block_ids(var_list, self.granularity)
         self._size_of = [int(_num_elements(v.shape)) for v in var_list]
+        if self.skip_nonfinite:
+            self._skipped_steps = self.add_variable(
+                shape=(), dtype="int", initializer="zeros", name="skipped_steps"
+            )
         self._build_rule(var_list)
+
+    @property
+    def skipped_steps(self):
+        """Steps skipped for non-finite gradients (0 unless `skip_nonfinite`)."""
+        if not self.skip_nonfinite or not self.built:
+            return 0
+        return self._skipped_steps
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.skip_nonfinite:
+            return super().apply(grads, trainable_variables)
+        if trainable_variables is None:
+            if not self.built:
+                return super().apply(grads, trainable_variables)  # Keras's error
+            trainable_variables = self._trainable_variables
+        trainable_variables = list(trainable_variables)
+        if not self.built:
+            with keras.name_scope(self.name, caller=self):
+                self.build(trainable_variables)
+        # Apply, then put back the previous state if any gradient is not finite
+        # (a select, not a branch: the same on every backend and under jit).
+        state = [v for v in trainable_variables + self.variables if v is not self._skipped_steps]
+        before = [ops.copy(v.value) for v in state]
+        super().apply(grads, trainable_variables)
+        finite = ops.all(
+            ops.stack([ops.all(ops.isfinite(g)) for g in grads if g is not None])
+        )
+        for variable, old in zip(state, before):
+            variable.assign(ops.where(finite, variable.value, old))
+        self._skipped_steps.assign_add(
+            ops.cast(ops.logical_not(finite), self._skipped_steps.dtype)
+        )
 
     def _build_rule(self, var_list):
         """Creates the rule's state (slots). Default: none."""
@@ -260,6 +312,7 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     def get_config(self):
         config = super().get_config()
         config["granularity"] = self.granularity
+        config["skip_nonfinite"] = self.skip_nonfinite
         return config
 
 
