@@ -130,7 +130,7 @@ def hand_torch(g, d):
     def run(batches):
         for b in batches:
             out = step(ops.convert_to_tensor(b))
-        float(out[0])
+        float(out[0].detach())
 
     return run
 

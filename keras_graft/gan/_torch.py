@@ -44,3 +44,17 @@ def snapshot(variables: Sequence) -> list:
     """Copies of the current values of `variables`."""
     with torch.no_grad():
         return [v.value.detach().clone() for v in variables]
+
+
+def squared_norms(before: Sequence, variables: Sequence):
+    """`(sum ||v - b||^2, sum ||b||^2)` over the variables, with fused kernels.
+
+    The same quantity as the `keras.ops` version in `GAN._pace`, in four
+    `torch._foreach_*` calls instead of three small ops per variable.
+    """
+    with torch.no_grad():
+        after = [v.value for v in variables]
+        diff = torch._foreach_sub(after, list(before))
+        upd = torch.stack(torch._foreach_norm(diff)).square().sum()
+        par = torch.stack(torch._foreach_norm(list(before))).square().sum()
+    return upd, par

@@ -528,11 +528,15 @@ class GAN(keras.Model):
 
     @staticmethod
     def _pace(before, variables):
-        upd = 0.0
-        par = 0.0
-        for b, v in zip(before, variables):
-            upd = upd + ops.sum(ops.square(ops.subtract(v.value, b)))
-            par = par + ops.sum(ops.square(b))
+        """`||variables - before|| / ||before||` over all the given variables."""
+        if hasattr(_B, "squared_norms"):  # fused kernels where the backend has them
+            upd, par = _B.squared_norms(before, variables)
+        else:
+            upd = 0.0
+            par = 0.0
+            for b, v in zip(before, variables):
+                upd = upd + ops.sum(ops.square(ops.subtract(v.value, b)))
+                par = par + ops.sum(ops.square(b))
         return ops.where(par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0)
 
     def _update_ema(self):
