@@ -120,7 +120,7 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             Inf leaves the variables and the optimizer's state (its
             `iterations` included) unchanged, and `skipped_steps` counts it,
             as optax's `apply_if_finite`. Defaults to False.
-        **kwargs: the base optimizer's arguments (weight_decay, clipnorm,
+        **kwargs (Any): the base optimizer's arguments (weight_decay, clipnorm,
             clipvalue, global_clipnorm, use_ema, ema_momentum,
             ema_overwrite_frequency, loss_scale_factor,
             gradient_accumulation_steps, name).
@@ -217,10 +217,16 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     def _rule(self, gradient, variable, learning_rate):
         """Per variable: updates the rule's state and returns its part of the step.
 
+        Args:
+            gradient (Tensor): the variable's gradient.
+            variable (keras.Variable): the variable.
+            learning_rate (Tensor): the current learning rate.
+
         Returns:
-            ``(magnitude_sq, direction)``: this variable's contribution to the
-            squared magnitude of its block (a float32 scalar, or ``None`` when
-            ``_block_magnitude`` does not need it) and its direction tensor.
+            tuple[Tensor | None, Tensor]: ``(magnitude_sq, direction)``, this
+            variable's contribution to the squared magnitude of its block (a
+            float32 scalar, or ``None`` when ``_block_magnitude`` does not need
+            it) and its direction tensor.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement `_rule`.")
 
@@ -228,10 +234,15 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         """Each block's step length (a vector over blocks).
 
         Args:
-            magnitude_sq: per block, the sum of its variables' contributions
-                returned by ``_rule`` (``None`` if the rule returns ``None``).
-            block_size: per block, its number of scalar parameters (float32).
-            learning_rate: the current learning rate (float32 scalar).
+            magnitude_sq (Tensor | None): per block, the sum of its variables'
+                contributions returned by ``_rule`` (``None`` if the rule
+                returns ``None``).
+            block_size (Tensor): per block, its number of scalar parameters
+                (float32).
+            learning_rate (Tensor): the current learning rate (float32 scalar).
+
+        Returns:
+            Tensor: the step length of each block (float32).
         """
         return ops.sqrt(magnitude_sq)
 

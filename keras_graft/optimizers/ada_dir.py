@@ -37,7 +37,7 @@ class AdaDir(GraftedOptimizer):
         epsilon (float): Adam's "epsilon hat". Defaults to 1e-7.
         granularity (str): what a block is: "variable" (default), "layer" or
             "global".
-        **kwargs: base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
+        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
             `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
             `ema_overwrite_frequency`, `loss_scale_factor`,
             `gradient_accumulation_steps`).

@@ -71,7 +71,7 @@ class Graft(GraftedOptimizer):
         learning_rate (float | keras.optimizers.schedules.LearningRateSchedule | None):
             the magnitude child's learning rate; `None` (default) takes the
             magnitude's own.
-        **kwargs: base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
+        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
             `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
             `ema_overwrite_frequency`, `loss_scale_factor`,
             `gradient_accumulation_steps`).

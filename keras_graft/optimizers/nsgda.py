@@ -53,7 +53,7 @@ class NSGDA(GraftedOptimizer):
             depends on its size. Defaults to "constant".
         granularity (str): what a block is: "variable" (default), "layer" or
             "global".
-        **kwargs: base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
+        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
             `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
             `ema_overwrite_frequency`, `loss_scale_factor`,
             `gradient_accumulation_steps`).

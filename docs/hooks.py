@@ -1,0 +1,134 @@
+"""MkDocs hooks of the keras_graft site (see mkdocs.yml `hooks:`).
+
+- API pages name modules with mkdocstrings' ``::: module`` lines. A module that
+  has not landed in the repository yet is shown as a clearly marked "not
+  available yet" note instead of failing the strict build.
+- The tutorial notebooks show Colab's badge image; on the site it is served
+  from ``assets/colab-badge.svg`` so that pages load nothing from the network.
+- The results page carries a ``<!-- reproduce-report -->`` marker. When the
+  reproduction report ``benchmarks/results/reproduce_default/report.md`` exists,
+  its text replaces the marker (headings moved one level down, relative links
+  pointed at copies of its files published under ``results/reproduce_default/``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from mkdocs.structure.files import File
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPORT_DIR = os.path.join(ROOT, "benchmarks", "results", "reproduce_default")
+REPORT = os.path.join(REPORT_DIR, "report.md")
+REPORT_URI = "results/reproduce_default"
+REPORT_MARKER = "<!-- reproduce-report -->"
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+_ASSET_EXTS = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".csv", ".json", ".txt")
+_DIRECTIVE = re.compile(r"^:::\s+(keras_graft(?:\.[A-Za-z_][\w]*)*)\s*$", re.M)
+_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
+
+
+def _module_exists(dotted: str) -> bool:
+    """Whether the repository defines `dotted` (a module, or a name in one)."""
+    parts = dotted.split(".")
+    base = ROOT
+    for i, part in enumerate(parts):
+        package = os.path.join(base, part)
+        if os.path.isfile(os.path.join(package, "__init__.py")):
+            base = package
+            continue
+        if os.path.isfile(package + ".py"):
+            return True  # anything after a module is an attribute of it
+        if i == 0:
+            return False
+        # Not a submodule: a name the package's __init__ defines or imports?
+        with open(os.path.join(base, "__init__.py"), encoding="utf-8") as f:
+            return re.search(rf"\b{re.escape(part)}\b", f.read()) is not None
+    return True
+
+
+def _missing_note(dotted: str) -> str:
+    return (
+        f'!!! warning "`{dotted}` is not available yet"\n'
+        f"    The module `{dotted}` has not landed in this version of the "
+        "repository; its reference appears here as soon as it does.\n"
+    )
+
+
+def _report_assets() -> list[str]:
+    found = []
+    if not os.path.isdir(REPORT_DIR):
+        return found
+    for folder, _, names in os.walk(REPORT_DIR):
+        for name in sorted(names):
+            if name.lower().endswith(_ASSET_EXTS):
+                rel = os.path.relpath(os.path.join(folder, name), REPORT_DIR)
+                found.append(rel.replace(os.sep, "/"))
+    return found
+
+
+def on_files(files, config):
+    """Publish the reproduction report's plots and tables beside the results page."""
+    for rel in _report_assets():
+        uri = f"{REPORT_URI}/{rel}"
+        if files.get_file_from_path(uri) is None:
+            files.append(
+                File.generated(
+                    config, uri, abs_src_path=os.path.join(REPORT_DIR, rel)
+                )
+            )
+    return files
+
+
+def _report_markdown() -> str:
+    with open(REPORT, encoding="utf-8") as f:
+        text = f.read()
+    assets = set(_report_assets())
+
+    def relink(match):
+        target = match.group(2)
+        if re.match(r"^[a-z]+:|^#|^/", target):
+            return match.group(0)
+        clean = target.split("#")[0].lstrip("./")
+        if clean in assets:
+            return f"{match.group(1)}{REPORT_URI}/{clean}{match.group(3)}"
+        # A link out of the report folder (e.g. to the repository): plain text.
+        return match.group(0) if not match.group(1).startswith("[") else (
+            match.group(1)[1:-2]
+        )
+
+    text = _LINK.sub(relink, text)
+    # The report's headings sit under the results page's own heading.
+    return re.sub(r"^(#{1,5}) ", r"#\1 ", text, flags=re.M)
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Swap missing API modules for a note; insert the reproduction report."""
+
+    def directive(match):
+        dotted = match.group(1)
+        return match.group(0) if _module_exists(dotted) else _missing_note(dotted)
+
+    markdown = _DIRECTIVE.sub(directive, markdown)
+    if REPORT_MARKER in markdown:
+        if os.path.isfile(REPORT):
+            body = _report_markdown()
+        else:
+            body = (
+                '!!! note "Reproduction report pending"\n'
+                "    `keras-graft reproduce` writes its default report to "
+                "`benchmarks/results/reproduce_default/report.md`; it is shown "
+                "here once it is in the repository.\n"
+            )
+        markdown = markdown.replace(REPORT_MARKER, body)
+    return markdown
+
+
+def on_post_page(output, page, config):
+    """Serve the Colab badge image locally (the link itself stays)."""
+    if COLAB_BADGE in output:
+        depth = page.url.rstrip("/").count("/") + (1 if page.url else 0)
+        local = "../" * depth + "assets/colab-badge.svg"
+        output = output.replace(f'src="{COLAB_BADGE}"', f'src="{local}"')
+    return output
