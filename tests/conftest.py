@@ -20,3 +20,20 @@ def _reset_keras_state():
     keras.utils.clear_session()
     yield
     keras.config.set_dtype_policy("float32")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `backend("jax")` run only in the pytest process of that backend.
+
+    Such tests start their own subprocess with that backend (device flags must
+    be set before the framework loads), so running them in each of the three
+    per-backend processes would only repeat them.
+    """
+    backend = keras.backend.backend()
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("backend")
+        (drop if marker and backend not in marker.args else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

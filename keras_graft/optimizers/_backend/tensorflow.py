@@ -2,8 +2,12 @@
 
 Keras's TensorFlow optimizer all-reduces the gradients in
 ``_backend_update_step``; a grafted optimizer overrides that method, so it
-repeats the all-reduce here and then runs the update (in cross-replica
-context, where block norms span whole variables).
+repeats the all-reduce here. The update then runs once per replica through
+``strategy.extended.update`` (an "update context", where every read and write
+of a mirrored variable goes to that replica's copy): each replica sees the
+all-reduced gradients and whole variables, so block norms are those of the
+whole variable and the copies stay identical. Without a strategy this is a
+plain call.
 
 Without XLA every TensorFlow op writes its result to memory, so a squared norm
 is taken with ``tf.nn.l2_loss`` (one read, no temporary) and a step with
@@ -21,7 +25,13 @@ def update_step(optimizer, grads, variables, learning_rate):
     def _update(distribution, grads_and_vars, learning_rate):
         grads = [g for g, _ in grads_and_vars]
         variables = [v for _, v in grads_and_vars]
-        optimizer._grafted_update(grads, variables, learning_rate)
+
+        def _per_replica(_, grads, learning_rate):
+            optimizer._grafted_update(grads, variables, learning_rate)
+
+        distribution.extended.update(
+            variables[0], _per_replica, args=(grads, learning_rate), group=False
+        )
 
     tf.__internal__.distribute.interim.maybe_merge_call(
         _update, optimizer._distribution_strategy, grads_and_vars, learning_rate

@@ -1,0 +1,93 @@
+"""Run in a subprocess with two JAX host devices (XLA_FLAGS set before jax loads).
+
+Trains every grafted optimizer, at every granularity, on one device, with
+`keras.distribution.DataParallel` over two devices, and with `ModelParallel`
+sharding the kernels across two devices; prints a JSON line of the largest
+relative weight differences against the single-device run.
+"""
+
+import json
+import os
+import sys
+
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_graft import optimizers  # noqa: E402
+
+FACTORIES = {
+    "ada_nsgda": lambda g: optimizers.AdaNSGDA(0.02, granularity=g),
+    "ada_dir": lambda g: optimizers.AdaDir(0.05, granularity=g),
+    "nsgda": lambda g: optimizers.NSGDA(0.02, momentum=0.5, granularity=g),
+    "graft": lambda g: optimizers.Graft("adam", keras.optimizers.SGD(momentum=0.9), granularity=g),
+}
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 8)).astype("float32")
+    y = np.tanh(x @ rng.standard_normal((8, 4))).astype("float32")
+    return x, y
+
+
+def train(name, granularity, distribution=None):
+    keras.distribution.set_distribution(distribution)
+    try:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(16, activation="tanh", name="d1"),
+                keras.layers.Dense(4, name="d2"),
+            ]
+        )
+        model.compile(optimizer=FACTORIES[name](granularity), loss="mse")
+        x, y = data()
+        model.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0)
+        kernel = model.layers[0].kernel.value
+        shards = len(getattr(kernel, "addressable_shards", [None]))
+        sharding = str(getattr(kernel, "sharding", ""))
+        return [np.asarray(w) for w in model.get_weights()], shards, sharding
+    finally:
+        keras.distribution.set_distribution(None)
+
+
+def rel(a_list, b_list):
+    return max(
+        float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)) for a, b in zip(a_list, b_list)
+    )
+
+
+def main():
+    devices = keras.distribution.list_devices()
+    assert len(devices) == 2, devices
+    results = {"devices": len(devices), "runs": []}
+    for name in sorted(FACTORIES):
+        for granularity in ("variable", "layer", "global"):
+            single, _, _ = train(name, granularity)
+            dp, _, _ = train(name, granularity, keras.distribution.DataParallel(devices=devices))
+            mesh = keras.distribution.DeviceMesh((1, 2), ["batch", "model"], devices)
+            layout = keras.distribution.LayoutMap(mesh)
+            layout[".*d1/kernel"] = (None, "model")
+            layout[".*d2/kernel"] = ("model", None)
+            mp, shards, sharding = train(
+                name, granularity, keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
+            )
+            results["runs"].append(
+                {
+                    "optimizer": name,
+                    "granularity": granularity,
+                    "data_parallel": rel(dp, single),
+                    "model_parallel": rel(mp, single),
+                    "kernel_shards": shards,
+                    "kernel_sharding": sharding,
+                }
+            )
+    print("RESULT " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
