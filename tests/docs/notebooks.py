@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -56,6 +57,33 @@ def execute(path: str, backend: str, size: str, timeout: int = 900, cwd: str | N
     return nb, time.perf_counter() - start
 
 
+# Log lines TensorFlow prints on import whatever TF_CPP_MIN_LOG_LEVEL says.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\).*|[IWE]0000 .*"
+    r"|To enable the following instructions:.*|\[IPKernelApp\].*)$"
+)
+
+
+def strip_log_noise(nb):
+    """Drop TensorFlow's import-time log lines from the stream outputs."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                lines = [
+                    line for line in out["text"].splitlines(True)
+                    if not _NOISE.match(line.rstrip("\n"))
+                ]
+                if not "".join(lines).strip():
+                    continue
+                out["text"] = "".join(lines)
+            kept.append(out)
+        cell["outputs"] = kept
+    return nb
+
+
 def error_outputs(nb) -> list[str]:
     """Text of every error output of an executed notebook."""
     found = []
@@ -79,7 +107,7 @@ def main() -> int:
         errors = error_outputs(nb)
         print(f"{os.path.basename(path)}: {seconds:.1f} s, {len(errors)} errors", flush=True)
         if args.save:
-            nbformat.write(nb, path)
+            nbformat.write(strip_log_noise(nb), path)
     return 0
 
 

@@ -219,3 +219,41 @@ def test_tutorial_page_renders(browser, server, tmp_path):
     assert len(images) >= 2, images
     assert all(done and width > 100 for done, width in images), images
     _screenshot(browser, tmp_path, "tutorial.png")
+
+
+def _hooks(monkeypatch, report_dir):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", os.path.join(ROOT, "docs", "hooks.py"))
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    monkeypatch.setattr(hooks, "REPORT_DIR", str(report_dir))
+    monkeypatch.setattr(hooks, "REPORT", str(report_dir / "report.md"))
+    return hooks
+
+
+def test_results_page_takes_in_the_reproduction_report(monkeypatch, tmp_path):
+    report = tmp_path / "reproduce_default"
+    hooks = _hooks(monkeypatch, report)
+    page = "# Results\n\n<!-- reproduce-report -->\n\n<!-- optimizer-benchmark -->\n"
+    assert "Reproduction report pending" in hooks.on_page_markdown(page, None, None, None)
+    (report / "plots").mkdir(parents=True)
+    (report / "plots" / "pace.png").write_bytes(b"\x89PNG")
+    (report / "report.md").write_text(
+        "# Report\n\n## Claim 1\n\n![pace](plots/pace.png)\n[code](../../x.py)\n"
+    )
+    text = hooks.on_page_markdown(page, None, None, None)
+    assert "## Report" in text and "### Claim 1" in text
+    assert "![pace](results/reproduce_default/plots/pace.png)" in text
+    assert "[code]" not in text and "code" in text
+    # Placeholders for the measured benchmark tables stay for the lead engineer.
+    assert "<!-- optimizer-benchmark -->" in text
+    assert hooks._report_assets() == ["plots/pace.png"]
+
+
+def test_missing_modules_become_a_note(monkeypatch, tmp_path):
+    hooks = _hooks(monkeypatch, tmp_path)
+    page = "::: keras_graft.optimizers.AdaNSGDA\n\n::: keras_graft.not_a_module\n"
+    text = hooks.on_page_markdown(page, None, None, None)
+    assert "::: keras_graft.optimizers.AdaNSGDA" in text
+    assert "`keras_graft.not_a_module` is not available yet" in text
