@@ -12,3 +12,4 @@ from keras_graft import optimizers  # noqa: E402,F401
 from keras_graft.gan import GAN  # noqa: E402,F401
 from keras_graft import callbacks  # noqa: E402,F401
 from keras_graft import datasets, metrics  # noqa: E402,F401
+from keras_graft import experiments  # noqa: E402,F401

@@ -1,0 +1,309 @@
+"""GAN runs through `keras_graft.GAN.fit`: planar mixtures and image datasets.
+
+`run_gan` trains one generator/discriminator pair with one optimizer (the same
+kind for both players) and evaluates it on a schedule:
+
+- ``"ring"`` / ``"grid"``: MLPs on a ring of 8 or a grid of 25 Gaussians,
+  scored with `keras_graft.metrics.mode_coverage`;
+- ``"digits"``: a small DCGAN on the 8,000 shipped training digits, scored with
+  the digit Fréchet distance (`FrechetDistance("digits")` against the 2,000
+  held-out digits) and `class_coverage`;
+- ``"cifar10"``: the WGAN-GP ResNet pair on CIFAR-10 through tfds
+  `load_images` (a GPU run; needs the dataset on disk).
+
+The image metrics can use ``metric="pixels"`` instead: a Fréchet distance on a
+fixed random projection of the pixels and class coverage by the nearest class
+mean. It needs no classifier and serves the `tiny` preset of the tests only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_graft.experiments import networks
+from keras_graft.experiments.factory import make_optimizer
+from keras_graft.experiments.schedules import LinearDecay
+
+EXPERIMENTS = ("ring", "grid", "digits", "cifar10")
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """One GAN benchmark: data, networks, training and evaluation.
+
+    Attributes:
+        experiment (str): "ring", "grid", "digits" or "cifar10".
+        steps (int): Generator updates.
+        eval_every (int): Steps between evaluations (divides `steps`).
+        batch_size (int): Real batch size.
+        eval_samples (int): Generated samples per evaluation.
+        latent_dim (int): Latent dimension.
+        width (int): Hidden units (MLP) or base channels (DCGAN, ResNet).
+        loss (str): GAN loss (see `keras_graft.GAN.compile`).
+        gradient_penalty (str | None): None, "wgan_gp" or "r1".
+        d_steps (int): Discriminator updates per generator update.
+        update (str): "alternating" or "simultaneous".
+        lr_decay (bool): Decay every learning rate linearly to zero.
+        learning_rates (dict[str, float]): Learning rate per optimizer name.
+        options (dict[str, dict]): Extra optimizer arguments per name.
+        optimizers (tuple[str, ...]): The optimizers compared.
+        metric (str): "digits" (classifier features) or "pixels" (tests only).
+        steps_per_execution (int): Passed to `GAN.compile`.
+        num_train (int | None): Real examples used (None: all).
+        mixture_std (float): Standard deviation of each mode of a planar
+            mixture (the coverage radius is 3 of them).
+        run_eagerly (bool): Passed to `GAN.compile` (the `tiny` preset: a
+            few eager steps cost less than compiling them).
+    """
+
+    experiment: str = "digits"
+    steps: int = 1000
+    eval_every: int = 250
+    batch_size: int = 64
+    eval_samples: int = 1000
+    latent_dim: int = 32
+    width: int = 16
+    loss: str = "non_saturating"
+    gradient_penalty: str | None = None
+    d_steps: int = 1
+    update: str = "alternating"
+    lr_decay: bool = False
+    learning_rates: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    optimizers: tuple = ("adam", "ada_nsgda", "ada_dir", "nsgda", "sgda")
+    metric: str = "digits"
+    steps_per_execution: int = 25
+    num_train: int | None = None
+    mixture_std: float = 0.05
+    run_eagerly: bool = False
+
+    def __post_init__(self) -> None:
+        if self.experiment not in EXPERIMENTS:
+            raise ValueError(
+                f"experiment must be one of {EXPERIMENTS}, got {self.experiment!r}"
+            )
+        if self.steps <= 0 or self.eval_every <= 0 or self.steps % self.eval_every:
+            raise ValueError("need 0 < eval_every dividing steps")
+        if self.eval_every % self.steps_per_execution:
+            raise ValueError("steps_per_execution must divide eval_every")
+
+
+def _load_data(config: GANConfig, seed: int) -> tuple[np.ndarray, dict]:
+    """Real training samples and what the evaluation needs."""
+    from keras_graft import datasets
+
+    if config.experiment in ("ring", "grid"):
+        mix = (
+            datasets.GaussianMixture2D.ring(std=config.mixture_std)
+            if config.experiment == "ring"
+            else datasets.GaussianMixture2D.grid(std=config.mixture_std)
+        )
+        x, _ = mix.sample(config.num_train or 16384, seed=100 + seed)
+        return x, {"centers": mix.centers, "std": mix.std}
+    if config.experiment == "digits":
+        x, _ = datasets.load_embedded_digits("train", limit=config.num_train)
+        return x, {}
+    x, _ = datasets.load_images("cifar10", "train", limit=config.num_train)
+    return x, {}
+
+
+def _networks(config: GANConfig, seed: int, sample_shape: tuple) -> tuple:
+    if config.experiment in ("ring", "grid"):
+        return (
+            networks.mlp_generator(config.latent_dim, config.width, seed=seed),
+            networks.mlp_discriminator(2, config.width, seed=seed),
+        )
+    if config.experiment == "cifar10":
+        return (
+            networks.resnet_generator(config.latent_dim, config.width, seed=seed),
+            networks.resnet_discriminator(config.width, seed=seed),
+        )
+    size, channels = sample_shape[0], sample_shape[2]
+    return (
+        networks.dcgan_generator(config.latent_dim, config.width, size, channels, seed),
+        networks.dcgan_discriminator(config.width, size, channels, seed),
+    )
+
+
+class _PixelMetric:
+    """The `metric="pixels"` stand-in: random-projection features, nearest class mean."""
+
+    def __init__(self) -> None:
+        from keras_graft.datasets import load_embedded_digits
+
+        x, y = load_embedded_digits("all")
+        flat = x.reshape(len(x), -1).astype(np.float64)
+        rng = np.random.default_rng(0)
+        self.proj = rng.normal(0.0, 1.0 / 28.0, (flat.shape[1], 32))
+        self.means = np.stack([flat[y == c].mean(0) for c in range(10)])
+        from keras_graft.metrics import feature_statistics
+
+        self.real = feature_statistics(flat[8000:] @ self.proj)
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        return images.reshape(len(images), -1).astype(np.float64) @ self.proj
+
+    def scores(self, images: np.ndarray) -> np.ndarray:
+        flat = images.reshape(len(images), -1).astype(np.float64)
+        return -((flat[:, None, :] - self.means[None]) ** 2).sum(-1)
+
+
+class _Evaluator:
+    """Scores generated samples with the metric of an experiment."""
+
+    def __init__(self, config: GANConfig, info: dict) -> None:
+        self.config, self.info = config, info
+        if config.experiment == "digits" and config.metric == "digits":
+            from keras_graft.metrics import (
+                FrechetDistance,
+                digit_classifier,
+                digit_statistics,
+            )
+
+            self.fd = FrechetDistance("digits")
+            self.real = digit_statistics("test")
+            self.classifier = digit_classifier()
+        elif config.experiment == "digits":
+            self.pixels = _PixelMetric()
+
+    def __call__(self, samples: np.ndarray) -> dict:
+        from keras_graft import metrics
+
+        if not np.all(np.isfinite(samples)):
+            return {"diverged": 1.0}
+        if self.config.experiment in ("ring", "grid"):
+            cov = metrics.mode_coverage(samples, self.info["centers"], self.info["std"])
+            return {
+                "modes_covered": float(cov.modes_covered),
+                "high_quality": float(cov.high_quality_fraction),
+                "kl_to_uniform": float(cov.kl_to_uniform),
+            }
+        if self.config.experiment == "cifar10":
+            return {"fid": float(metrics.fid(self.info["real_stats"], samples))}
+        if self.config.metric == "digits":
+            fd = self.fd(self.real, samples)
+            cov = metrics.class_coverage(samples, self.classifier)
+        else:
+            mu, sigma = metrics.feature_statistics(self.pixels.features(samples))
+            fd = metrics.frechet_distance(*self.pixels.real, mu, sigma)
+            cov = metrics.class_coverage(samples, self.pixels.scores)
+        return {
+            "fd": float(fd),
+            "classes_covered": float(cov.classes_covered),
+            "class_kl": float(cov.kl_to_uniform),
+        }
+
+
+class _LogCollector(keras.callbacks.Callback):
+    """Keeps the per-batch logs (pace and losses) of a `fit`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict] = []
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.rows.append({k: float(v) for k, v in (logs or {}).items()})
+
+
+def run_gan(
+    config: GANConfig,
+    optimizer: str,
+    seed: int = 0,
+    learning_rate: float | None = None,
+) -> dict:
+    """Train one GAN with `optimizer` for both players and evaluate it.
+
+    Args:
+        config (GANConfig): The benchmark.
+        optimizer (str): A name of `keras_graft.experiments.OPTIMIZERS`.
+        seed (int): Seed of the networks, the latents and the data order.
+        learning_rate (float | None): Overrides
+            ``config.learning_rates[optimizer]``.
+
+    Returns:
+        dict: ``optimizer``, ``seed``, ``learning_rate``, ``eval_steps``,
+        ``evals`` (one metric dict per evaluation), ``final`` (the last one),
+        ``pace`` (``d_pace``, ``g_pace``, ``pace_ratio`` per logged batch),
+        ``steps_per_s``, ``seconds``, and ``samples`` (numpy, the last
+        generated batch; not JSON).
+    """
+    from keras_graft import GAN
+
+    lr = float(learning_rate if learning_rate is not None else config.learning_rates[optimizer])
+    keras.utils.set_random_seed(seed)
+    x, info = _load_data(config, seed)
+    if config.experiment == "cifar10":
+        from keras_graft.metrics import InceptionFeatures, feature_statistics
+
+        info["real_stats"] = feature_statistics(InceptionFeatures()(x[:10000]))
+    generator, discriminator = _networks(config, seed, x.shape[1:])
+    gan = GAN(generator, discriminator, seed=seed)
+    options = dict(config.options.get(optimizer, {}))
+
+    def rate() -> Any:
+        return LinearDecay(lr, config.steps) if config.lr_decay else lr
+
+    gan.compile(
+        d_optimizer=make_optimizer(optimizer, rate(), **options),
+        g_optimizer=make_optimizer(optimizer, rate(), **options),
+        loss=config.loss,
+        gradient_penalty=config.gradient_penalty,
+        d_steps=config.d_steps,
+        update=config.update,
+        steps_per_execution=config.steps_per_execution,
+        run_eagerly=config.run_eagerly,
+    )
+    evaluate = _Evaluator(config, info)
+    rng = np.random.default_rng(seed)
+    z_eval = rng.normal(size=(config.eval_samples, config.latent_dim)).astype("float32")
+    per_fit = config.eval_every * config.batch_size
+    order = np.concatenate(
+        [rng.permutation(len(x)) for _ in range(config.steps * config.batch_size // len(x) + 1)]
+    )
+    collector = _LogCollector()
+    evals, eval_steps, train_seconds = [], [], 0.0
+    samples = None
+    for k in range(config.steps // config.eval_every):
+        batch = x[order[k * per_fit:(k + 1) * per_fit]]
+        start = time.perf_counter()
+        gan.fit(batch, batch_size=config.batch_size, epochs=1, shuffle=False,
+                verbose=0, callbacks=[collector])
+        train_seconds += time.perf_counter() - start
+        samples = keras.ops.convert_to_numpy(gan.generate(z_eval))
+        evals.append(evaluate(samples))
+        eval_steps.append((k + 1) * config.eval_every)
+    pace = {key: [r.get(key, math.nan) for r in collector.rows]
+            for key in ("d_pace", "g_pace", "pace_ratio")}
+    return {
+        "experiment": config.experiment,
+        "optimizer": optimizer,
+        "seed": seed,
+        "learning_rate": lr,
+        "eval_steps": eval_steps,
+        "evals": evals,
+        "final": evals[-1],
+        "pace": pace,
+        "seconds": train_seconds,
+        "steps_per_s": config.steps / max(train_seconds, 1e-9),
+        "samples": samples,
+    }
+
+
+def config_dict(config: GANConfig) -> dict:
+    """A JSON-ready dict of `config`.
+
+    Args:
+        config (GANConfig): The config.
+
+    Returns:
+        dict: Its fields.
+    """
+    out = asdict(config)
+    out["optimizers"] = list(config.optimizers)
+    return out

@@ -1,0 +1,188 @@
+"""Generators and discriminators of the experiments (functional Keras models).
+
+- `mlp_generator`, `mlp_discriminator`: small MLPs for the planar mixtures.
+- `dcgan_generator`, `dcgan_discriminator`: DCGAN-style networks for 28x28 or
+  32x32 images, without BatchNorm (widths set by `width`).
+- `resnet_generator`, `resnet_discriminator`: the ResNet pair of WGAN-GP
+  (Gulrajani et al., 2017) for 32x32 images (CIFAR-10), for GPU runs.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+
+def _init(seed: int, i: int) -> keras.initializers.Initializer:
+    return keras.initializers.GlorotUniform(seed=seed * 1000 + i)
+
+
+def mlp_generator(
+    latent_dim: int = 8, hidden: int = 64, depth: int = 2, out_dim: int = 2,
+    seed: int = 0,
+) -> keras.Model:
+    """An MLP generator ``R^latent_dim -> R^out_dim`` with ReLU hidden layers.
+
+    Args:
+        latent_dim (int): Latent dimension.
+        hidden (int): Units per hidden layer.
+        depth (int): Hidden layers.
+        out_dim (int): Output dimension.
+        seed (int): Seed of the initialisers.
+
+    Returns:
+        keras.Model: The generator.
+    """
+    x = inputs = keras.Input((latent_dim,))
+    for i in range(depth):
+        x = layers.Dense(hidden, activation="relu", kernel_initializer=_init(seed, i))(x)
+    out = layers.Dense(out_dim, kernel_initializer=_init(seed, depth))(x)
+    return keras.Model(inputs, out, name="generator")
+
+
+def mlp_discriminator(
+    in_dim: int = 2, hidden: int = 64, depth: int = 2, seed: int = 0
+) -> keras.Model:
+    """An MLP discriminator ``R^in_dim -> R`` (a logit) with LeakyReLU layers.
+
+    Args:
+        in_dim (int): Input dimension.
+        hidden (int): Units per hidden layer.
+        depth (int): Hidden layers.
+        seed (int): Seed of the initialisers.
+
+    Returns:
+        keras.Model: The discriminator.
+    """
+    x = inputs = keras.Input((in_dim,))
+    for i in range(depth):
+        x = layers.Dense(hidden, kernel_initializer=_init(seed, 10 + i))(x)
+        x = layers.LeakyReLU(0.2)(x)
+    out = layers.Dense(1, kernel_initializer=_init(seed, 20))(x)
+    return keras.Model(inputs, out, name="discriminator")
+
+
+def dcgan_generator(
+    latent_dim: int = 32, width: int = 32, image_size: int = 28, channels: int = 1,
+    seed: int = 0,
+) -> keras.Model:
+    """A DCGAN generator: dense to (s/4, s/4, 2*width), two stride-2 deconvs, tanh.
+
+    Args:
+        latent_dim (int): Latent dimension.
+        width (int): Channels of the last hidden feature map.
+        image_size (int): 28 or 32 (divisible by 4).
+        channels (int): Output channels.
+        seed (int): Seed of the initialisers.
+
+    Returns:
+        keras.Model: Latents (N, latent_dim) to images (N, s, s, channels)
+        in [-1, 1].
+    """
+    s = image_size // 4
+    x = inputs = keras.Input((latent_dim,))
+    x = layers.Dense(s * s * 2 * width, kernel_initializer=_init(seed, 0))(x)
+    x = layers.LeakyReLU(0.2)(layers.Reshape((s, s, 2 * width))(x))
+    x = layers.Conv2DTranspose(width, 4, 2, "same", kernel_initializer=_init(seed, 1))(x)
+    x = layers.LeakyReLU(0.2)(x)
+    out = layers.Conv2DTranspose(
+        channels, 4, 2, "same", activation="tanh", kernel_initializer=_init(seed, 2)
+    )(x)
+    return keras.Model(inputs, out, name="generator")
+
+
+def dcgan_discriminator(
+    width: int = 32, image_size: int = 28, channels: int = 1, seed: int = 0
+) -> keras.Model:
+    """A DCGAN discriminator: two stride-2 convs (width, 2*width), a dense logit.
+
+    Args:
+        width (int): Channels of the first convolution.
+        image_size (int): Image side.
+        channels (int): Input channels.
+        seed (int): Seed of the initialisers.
+
+    Returns:
+        keras.Model: Images to logits (N, 1).
+    """
+    x = inputs = keras.Input((image_size, image_size, channels))
+    x = layers.Conv2D(width, 4, 2, "same", kernel_initializer=_init(seed, 10))(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Conv2D(2 * width, 4, 2, "same", kernel_initializer=_init(seed, 11))(x)
+    x = layers.LeakyReLU(0.2)(x)
+    out = layers.Dense(1, kernel_initializer=_init(seed, 12))(layers.Flatten()(x))
+    return keras.Model(inputs, out, name="discriminator")
+
+
+def _res_block(x, filters: int, resample: str | None, seed: int, i: int, norm: bool):
+    shortcut = x
+    if resample == "up":
+        shortcut = layers.UpSampling2D()(shortcut)
+    if shortcut.shape[-1] != filters or resample is not None:
+        shortcut = layers.Conv2D(filters, 1, kernel_initializer=_init(seed, i))(shortcut)
+    if resample == "down":
+        shortcut = layers.AveragePooling2D()(shortcut)
+    h = x
+    if norm:
+        h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
+    if resample == "up":
+        h = layers.UpSampling2D()(h)
+    h = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_init(seed, i + 1))(h)
+    if norm:
+        h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
+    h = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_init(seed, i + 2))(h)
+    if resample == "down":
+        h = layers.AveragePooling2D()(h)
+    return layers.Add()([shortcut, h])
+
+
+def resnet_generator(
+    latent_dim: int = 128, filters: int = 128, channels: int = 3, seed: int = 0
+) -> keras.Model:
+    """The WGAN-GP CIFAR-10 ResNet generator: 4x4 -> three up-blocks -> 32x32.
+
+    Args:
+        latent_dim (int): Latent dimension.
+        filters (int): Channels of every block.
+        channels (int): Output channels.
+        seed (int): Seed of the initialisers.
+
+    Returns:
+        keras.Model: Latents to images (N, 32, 32, channels) in [-1, 1].
+    """
+    inputs = keras.Input((latent_dim,))
+    x = layers.Dense(4 * 4 * filters, kernel_initializer=_init(seed, 0))(inputs)
+    x = layers.Reshape((4, 4, filters))(x)
+    for b in range(3):
+        x = _res_block(x, filters, "up", seed, 10 * (b + 1), norm=True)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    out = layers.Conv2D(
+        channels, 3, padding="same", activation="tanh", kernel_initializer=_init(seed, 99)
+    )(x)
+    return keras.Model(inputs, out, name="generator")
+
+
+def resnet_discriminator(
+    filters: int = 128, image_size: int = 32, channels: int = 3, seed: int = 0
+) -> keras.Model:
+    """The WGAN-GP CIFAR-10 ResNet critic: two down-blocks, two plain blocks, mean pool.
+
+    No normalization (a gradient penalty needs a per-sample critic).
+
+    Args:
+        filters (int): Channels of every block.
+        image_size (int): Image side.
+        channels (int): Input channels.
+        seed (int): Seed of the initialisers.
+
+    Returns:
+        keras.Model: Images to scores (N, 1).
+    """
+    x = inputs = keras.Input((image_size, image_size, channels))
+    for b, resample in enumerate(("down", "down", None, None)):
+        x = _res_block(x, filters, resample, seed, 100 + 10 * b, norm=False)
+    x = layers.GlobalAveragePooling2D()(layers.ReLU()(x))
+    out = layers.Dense(1, kernel_initializer=_init(seed, 199))(x)
+    return keras.Model(inputs, out, name="discriminator")

@@ -1,0 +1,644 @@
+"""The synthetic framework: K orthonormal modes, a linear generator, a cubic discriminator.
+
+Data ``X = u_k`` with probability ``p_k`` (plus small noise) in R^d. The
+generator ``G(z) = sum_i z_i v_i`` has m_G neurons and a one-hot latent code
+``z`` drawn uniformly, so its samples are exactly the neurons ``v_i``, each with
+mass ``1 / m_G``. The discriminator is
+``D(x) = sum_j a_j sigma(<w_j, x>) + b`` with ``sigma(t) = t^3``, m_D neurons,
+output weights ``a_j = 1`` (trainable on request; with an odd activation a
+fixed ``a_j = 1`` loses nothing, the sign goes into ``w_j``) and a trainable
+bias. Both players are trained on exact full-batch expectations over the modes
+(a fixed set of noisy copies of each mode) and over the m_G latent codes, with
+the logistic GAN loss, so a run has no sampling noise and costs little.
+
+The losses and their gradients are written in closed form with `keras.ops`
+(`discriminator_gradients`, `generator_gradients`), so one code serves every
+backend and the tests check them against numpy. The updates are made by the
+optimizers of Keras and keras_graft themselves. On JAX a whole chunk of steps
+of many runs at once is one compiled call (`optimizer.stateless_apply` inside
+`jax.lax.scan`, vectorized over runs with `jax.vmap`); on TensorFlow and torch
+a plain loop runs the same step.
+
+The learning rate of every player decays linearly to zero over the run
+(`linear_decay`), the same for every optimizer: with a constant rate the
+normalized iterates keep moving by a fixed length and never settle.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_graft.datasets import synthetic_modes
+from keras_graft.experiments.factory import make_optimizer
+from keras_graft.experiments.schedules import linear_decay
+from keras_graft.metrics import modes_recovered
+
+LOSSES = ("non_saturating", "minimax")
+UPDATES = ("alternating", "simultaneous")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """The synthetic problem and its training schedule.
+
+    Attributes:
+        dim (int): Dimension d.
+        num_modes (int): Number of modes K.
+        probs (tuple[float, ...] | None): Mode probabilities (None: uniform).
+        noise_std (float): Noise of the real points, per coordinate.
+        samples_per_mode (int): Fixed noisy copies of each mode in the real
+            expectation (each weighs ``p_k / samples_per_mode``).
+        generator_neurons (int | None): m_G (None: 2K).
+        discriminator_neurons (int | None): m_D (None: 4K).
+        init_std (float): Standard deviation of the Gaussian initialisation of
+            ``v_i`` and ``w_j``.
+        train_output_weights (bool): Train the discriminator's ``a_j``.
+        loss (str): Generator loss, "non_saturating" or "minimax".
+        update (str): "alternating" (D, then G against the new D) or
+            "simultaneous".
+        steps (int): Steps per run.
+        log_every (int): Steps between measurements (divides `steps`).
+        cos_threshold (float): Cosine a neuron needs to recover a mode.
+        data_seed (int): Seed of the mode directions and the noise.
+    """
+
+    dim: int = 32
+    num_modes: int = 4
+    probs: tuple[float, ...] | None = None
+    noise_std: float = 0.01
+    samples_per_mode: int = 4
+    generator_neurons: int | None = None
+    discriminator_neurons: int | None = None
+    init_std: float = 0.02
+    train_output_weights: bool = False
+    loss: str = "non_saturating"
+    update: str = "alternating"
+    steps: int = 2000
+    log_every: int = 100
+    cos_threshold: float = 0.9
+    data_seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.update not in UPDATES:
+            raise ValueError(f"update must be one of {UPDATES}, got {self.update!r}")
+        if self.steps <= 0 or self.log_every <= 0 or self.steps % self.log_every:
+            raise ValueError(
+                f"need 0 < log_every dividing steps, got {self.log_every}, {self.steps}"
+            )
+
+    @property
+    def m_g(self) -> int:
+        """int: Generator neurons m_G."""
+        return int(self.generator_neurons or 2 * self.num_modes)
+
+    @property
+    def m_d(self) -> int:
+        """int: Discriminator neurons m_D."""
+        return int(self.discriminator_neurons or 4 * self.num_modes)
+
+    def mode_probs(self) -> np.ndarray:
+        """The mode probabilities p_k.
+
+        Returns:
+            np.ndarray: float64 (K,), summing to 1.
+        """
+        if self.probs is None:
+            return np.full(self.num_modes, 1.0 / self.num_modes)
+        p = np.asarray(self.probs, dtype=np.float64)
+        return p / p.sum()
+
+    def norm_range(self) -> tuple[float, float]:
+        """Norms a neuron may have to count as recovering a mode.
+
+        A cubic discriminator matches third moments: ``n`` neurons sharing mode
+        k settle at norm ``(m_G p_k / n)^(1/3)`` each, between ``p_k^(1/3)``
+        (all m_G on it) and ``(m_G p_k)^(1/3)`` (one neuron). The range is that
+        interval widened by a factor of 2 below and 1.5 above, over all modes;
+        it rules out neurons that merely point the right way near the origin.
+
+        Returns:
+            tuple[float, float]: ``(lo, hi)``.
+        """
+        p = self.mode_probs()
+        return 0.5 * float(p.min()) ** (1 / 3), 1.5 * float(self.m_g * p.max()) ** (1 / 3)
+
+
+@dataclass(frozen=True)
+class SyntheticProblem:
+    """The data of one synthetic configuration.
+
+    Attributes:
+        modes (np.ndarray): Mode directions u_k, float32 (K, d).
+        real_x (np.ndarray): Real points of the expectation, float32 (n, d).
+        real_w (np.ndarray): Their weights, float32 (n,), summing to 1.
+    """
+
+    modes: np.ndarray
+    real_x: np.ndarray
+    real_w: np.ndarray
+
+
+def make_problem(config: SyntheticConfig) -> SyntheticProblem:
+    """The mode directions and the weighted real points of `config`.
+
+    Args:
+        config (SyntheticConfig): The problem.
+
+    Returns:
+        SyntheticProblem: ``modes``, ``real_x``, ``real_w``.
+    """
+    data = synthetic_modes(
+        dim=config.dim,
+        num_modes=config.num_modes,
+        probs=config.mode_probs(),
+        noise_std=config.noise_std,
+        seed=config.data_seed,
+    )
+    s = config.samples_per_mode
+    rng = np.random.default_rng(config.data_seed + 1)
+    x = np.repeat(data.u.astype(np.float64), s, axis=0)
+    x = x + rng.normal(0.0, config.noise_std, size=x.shape)
+    w = np.repeat(data.probs / s, s)
+    return SyntheticProblem(data.u, x.astype(np.float32), w.astype(np.float32))
+
+
+def init_params(config: SyntheticConfig, seed: int) -> dict[str, np.ndarray]:
+    """Small Gaussian initial parameters of both players.
+
+    Args:
+        config (SyntheticConfig): The problem.
+        seed (int): Seed of this run.
+
+    Returns:
+        dict[str, np.ndarray]: ``v`` (m_G, d), ``w`` (m_D, d), ``a`` (m_D,)
+        (ones), ``b`` (scalar 0), float32.
+    """
+    rng = np.random.default_rng(1000 + seed)
+    s = config.init_std
+    return {
+        "v": rng.normal(0.0, s, (config.m_g, config.dim)).astype(np.float32),
+        "w": rng.normal(0.0, s, (config.m_d, config.dim)).astype(np.float32),
+        "a": np.ones(config.m_d, np.float32),
+        "b": np.zeros((), np.float32),
+    }
+
+
+def discriminator(x: Any, w: Any, a: Any, b: Any) -> Any:
+    """``D(x) = sum_j a_j <w_j, x>^3 + b`` for a batch of points.
+
+    Args:
+        x (Any): Points (n, d).
+        w (Any): Neurons (m_D, d).
+        a (Any): Output weights (m_D,).
+        b (Any): Bias (scalar).
+
+    Returns:
+        Any: Scores (n,).
+    """
+    h = ops.matmul(x, ops.transpose(w))
+    return ops.matmul(h * h * h, a) + b
+
+
+def losses(
+    v: Any, w: Any, a: Any, b: Any, real_x: Any, real_w: Any,
+    loss: str = "non_saturating",
+) -> tuple[Any, Any]:
+    """Exact expected losses of both players.
+
+    ``L_D = sum_r q_r softplus(-D(x_r)) + mean_i softplus(D(v_i))``;
+    ``L_G = mean_i softplus(-D(v_i))`` (non-saturating) or
+    ``-mean_i softplus(D(v_i))`` (minimax).
+
+    Args:
+        v (Any): Generator neurons (m_G, d).
+        w (Any): Discriminator neurons (m_D, d).
+        a (Any): Output weights (m_D,).
+        b (Any): Bias.
+        real_x (Any): Real points (n, d).
+        real_w (Any): Their weights q_r (n,).
+        loss (str): "non_saturating" or "minimax".
+
+    Returns:
+        tuple[Any, Any]: ``(L_D, L_G)`` scalars.
+    """
+    d_real = discriminator(real_x, w, a, b)
+    d_fake = discriminator(v, w, a, b)
+    l_d = ops.sum(real_w * ops.softplus(-d_real)) + ops.mean(ops.softplus(d_fake))
+    if loss == "non_saturating":
+        l_g = ops.mean(ops.softplus(-d_fake))
+    else:
+        l_g = -ops.mean(ops.softplus(d_fake))
+    return l_d, l_g
+
+
+def _backprop(x: Any, w: Any, a: Any, c: Any) -> tuple[Any, Any, Any]:
+    """Gradients of ``sum_n c_n D(x_n)`` w.r.t. w, a and x."""
+    h = ops.matmul(x, ops.transpose(w))
+    s = 3.0 * h * h * a[None, :] * c[:, None]  # (n, m_D)
+    grad_w = ops.matmul(ops.transpose(s), x)
+    grad_a = ops.matmul(c, h * h * h)
+    grad_x = ops.matmul(s, w)
+    return grad_w, grad_a, grad_x
+
+
+def discriminator_gradients(
+    v: Any, w: Any, a: Any, b: Any, real_x: Any, real_w: Any
+) -> tuple[Any, Any, Any]:
+    """Closed-form gradient of L_D (see `losses`) w.r.t. ``w``, ``a``, ``b``.
+
+    Args:
+        v (Any): Generator neurons (m_G, d).
+        w (Any): Discriminator neurons (m_D, d).
+        a (Any): Output weights (m_D,).
+        b (Any): Bias.
+        real_x (Any): Real points (n, d).
+        real_w (Any): Their weights (n,).
+
+    Returns:
+        tuple[Any, Any, Any]: ``(dL/dw, dL/da, dL/db)``.
+    """
+    m_g = ops.shape(v)[0]
+    c_real = -real_w * ops.sigmoid(-discriminator(real_x, w, a, b))
+    c_fake = ops.sigmoid(discriminator(v, w, a, b)) / float(m_g)
+    gw_r, ga_r, _ = _backprop(real_x, w, a, c_real)
+    gw_f, ga_f, _ = _backprop(v, w, a, c_fake)
+    return gw_r + gw_f, ga_r + ga_f, ops.sum(c_real) + ops.sum(c_fake)
+
+
+def generator_gradients(
+    v: Any, w: Any, a: Any, b: Any, loss: str = "non_saturating"
+) -> Any:
+    """Closed-form gradient of L_G (see `losses`) w.r.t. the neurons ``v``.
+
+    Args:
+        v (Any): Generator neurons (m_G, d).
+        w (Any): Discriminator neurons (m_D, d).
+        a (Any): Output weights (m_D,).
+        b (Any): Bias.
+        loss (str): "non_saturating" or "minimax".
+
+    Returns:
+        Any: ``dL_G/dv`` (m_G, d).
+    """
+    m_g = ops.shape(v)[0]
+    d_fake = discriminator(v, w, a, b)
+    if loss == "non_saturating":
+        c = -ops.sigmoid(-d_fake) / float(m_g)
+    else:
+        c = -ops.sigmoid(d_fake) / float(m_g)
+    return _backprop(v, w, a, c)[2]
+
+
+@dataclass(frozen=True)
+class SyntheticRun:
+    """One training run: an optimizer, the players' learning rates and a seed.
+
+    Attributes:
+        optimizer (str): A name of `keras_graft.experiments.OPTIMIZERS`.
+        lr_g (float): Generator learning rate (initial; decays to 0).
+        lr_d (float): Discriminator learning rate (initial; decays to 0).
+        seed (int): Seed of the initialisation.
+        options (dict): Keyword arguments of the optimizer (both players).
+        tag (str): A label for grouping (e.g. "grid", "sweep").
+    """
+
+    optimizer: str
+    lr_g: float
+    lr_d: float
+    seed: int = 0
+    options: dict = field(default_factory=dict)
+    tag: str = ""
+
+
+@dataclass
+class SyntheticResult:
+    """What one run measured.
+
+    Attributes:
+        run (SyntheticRun): The run.
+        log_steps (list[int]): Steps at which it was measured (after that many
+            updates).
+        modes_recovered (list[int]): Modes recovered at each log step.
+        d_step (list[float]): Mean norm of the discriminator's per-step update
+            over each window of `log_every` steps (all its parameters).
+        g_step (list[float]): The same for the generator.
+        cosines (list[list[float]]): Final cosine of every generator neuron with
+            every mode (m_G x K).
+        norms (list[float]): Final norm of every generator neuron.
+        d_cosines (list[float]): Per mode, the largest final cosine of a
+            discriminator neuron with it.
+        final_modes (int): Modes recovered at the end.
+        success (bool): All K modes recovered at the end.
+        finite (bool): The parameters stayed finite.
+    """
+
+    run: SyntheticRun
+    log_steps: list[int]
+    modes_recovered: list[int]
+    d_step: list[float]
+    g_step: list[float]
+    cosines: list[list[float]]
+    norms: list[float]
+    d_cosines: list[float]
+    final_modes: int
+    success: bool
+    finite: bool
+
+    def pace_ratio(self) -> list[float]:
+        """Per window, the ratio of D's to G's mean step norm (nan if G is still).
+
+        Returns:
+            list[float]: One ratio per log window.
+        """
+        return [d / g if g > 0 else math.nan for d, g in zip(self.d_step, self.g_step)]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict.
+
+        Returns:
+            dict: Every field, the run expanded, plus ``pace_ratio``.
+        """
+        out = asdict(self)
+        out["pace_ratio"] = self.pace_ratio()
+        return out
+
+
+def _measure(
+    config: SyntheticConfig, modes: np.ndarray, v: np.ndarray
+) -> tuple[int, Any]:
+    if not np.all(np.isfinite(v)):
+        return 0, None
+    rec = modes_recovered(v, modes, config.cos_threshold, config.norm_range())
+    return rec.count, rec
+
+
+def _d_cosines(w: np.ndarray, modes: np.ndarray) -> list[float]:
+    if not np.all(np.isfinite(w)):
+        return [math.nan] * len(modes)
+    n = np.linalg.norm(w, axis=1, keepdims=True)
+    cos = (w / np.maximum(n, 1e-30)) @ modes.T.astype(np.float64)
+    return [float(c) for c in cos.max(axis=0)]
+
+
+def _result(
+    config: SyntheticConfig,
+    modes: np.ndarray,
+    run: SyntheticRun,
+    counts: list[int],
+    d_step: list[float],
+    g_step: list[float],
+    v: np.ndarray,
+    w: np.ndarray,
+) -> SyntheticResult:
+    final, rec = _measure(config, modes, v)
+    finite = bool(np.all(np.isfinite(v)) and np.all(np.isfinite(w)))
+    steps = list(range(config.log_every, config.steps + 1, config.log_every))
+    return SyntheticResult(
+        run=run,
+        log_steps=steps,
+        modes_recovered=[int(c) for c in counts],
+        d_step=[float(x) for x in d_step],
+        g_step=[float(x) for x in g_step],
+        cosines=[] if rec is None else rec.cosines.round(4).tolist(),
+        norms=[] if rec is None else rec.norms.round(4).tolist(),
+        d_cosines=_d_cosines(w, modes),
+        final_modes=int(final),
+        success=bool(final == config.num_modes and finite),
+        finite=finite,
+    )
+
+
+def _optimizer_pair(run: SyntheticRun) -> tuple[Any, Any]:
+    # Float rates become optimizer variables, which the loops overwrite with
+    # the linearly decayed value before every step.
+    return (
+        make_optimizer(run.optimizer, float(run.lr_d), **run.options),
+        make_optimizer(run.optimizer, float(run.lr_g), **run.options),
+    )
+
+
+def _lr_index(optimizer: keras.optimizers.Optimizer) -> int:
+    target = optimizer._learning_rate  # a keras.Variable for a float rate
+    for i, v in enumerate(optimizer.variables):
+        if v is target:
+            return i
+    raise RuntimeError("the optimizer's learning rate is not one of its variables")
+
+
+def train_synthetic(
+    config: SyntheticConfig,
+    runs: list[SyntheticRun],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[SyntheticResult], dict]:
+    """Train every run of `runs` on the problem of `config`.
+
+    On JAX the runs that share an optimizer (name and options) are trained
+    together, vectorized; elsewhere one after the other.
+
+    Args:
+        config (SyntheticConfig): The problem and schedule.
+        runs (list[SyntheticRun]): The runs.
+        progress (Callable[[int], None] | None): Called with a number of
+            finished runs x log windows, as training advances.
+
+    Returns:
+        tuple[list[SyntheticResult], dict]: The results, in the order of
+        `runs`, and timing (``seconds``, ``steps_per_s`` counting every run's
+        steps, ``backend``).
+    """
+    problem = make_problem(config)
+    start = time.perf_counter()
+    results: list[SyntheticResult | None] = [None] * len(runs)
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(runs):
+        groups.setdefault(f"{r.optimizer}|{sorted(r.options.items())}", []).append(i)
+    for idx in groups.values():
+        group = [runs[i] for i in idx]
+        if keras.backend.backend() == "jax":
+            out = _train_group_jax(config, problem, group, progress)
+        else:
+            out = [_train_one_loop(config, problem, r, progress) for r in group]
+        for i, res in zip(idx, out):
+            results[i] = res
+    seconds = time.perf_counter() - start
+    timing = {
+        "seconds": seconds,
+        "steps_per_s": len(runs) * config.steps / max(seconds, 1e-9),
+        "backend": keras.backend.backend(),
+    }
+    return [r for r in results if r is not None], timing
+
+
+def _split_d(config: SyntheticConfig, d_params: list, a_fixed: Any) -> tuple:
+    if config.train_output_weights:
+        w, a, b = d_params
+    else:
+        (w, b), a = d_params, a_fixed
+    return w, a, b
+
+
+def _d_grads(config, d_params, a_fixed, v, real_x, real_w) -> list:
+    w, a, b = _split_d(config, d_params, a_fixed)
+    gw, ga, gb = discriminator_gradients(v, w, a, b, real_x, real_w)
+    return [gw, ga, gb] if config.train_output_weights else [gw, gb]
+
+
+def _g_grads(config, d_params, a_fixed, v) -> list:
+    w, a, b = _split_d(config, d_params, a_fixed)
+    return [generator_gradients(v, w, a, b, config.loss)]
+
+
+def _initial_lists(config: SyntheticConfig, seed: int) -> tuple[list, list, np.ndarray]:
+    p = init_params(config, seed)
+    d = [p["w"], p["a"], p["b"]] if config.train_output_weights else [p["w"], p["b"]]
+    return d, [p["v"]], p["a"]
+
+
+def _train_group_jax(
+    config: SyntheticConfig,
+    problem: SyntheticProblem,
+    group: list[SyntheticRun],
+    progress: Callable[[int], None] | None,
+) -> list[SyntheticResult]:
+    import jax
+    import jax.numpy as jnp
+
+    d_opt, g_opt = _optimizer_pair(group[0])
+    d0, g0, a_fixed = _initial_lists(config, group[0].seed)
+    d_opt.build([keras.Variable(x) for x in d0])
+    g_opt.build([keras.Variable(x) for x in g0])
+    d_lr, g_lr = _lr_index(d_opt), _lr_index(g_opt)
+    d_opt_init = [np.asarray(v.value) for v in d_opt.variables]
+    g_opt_init = [np.asarray(v.value) for v in g_opt.variables]
+
+    states = []
+    for r in group:
+        d_init, g_init, _ = _initial_lists(config, r.seed)
+        states.append(
+            (d_init, g_init, d_opt_init, g_opt_init,
+             np.float32(r.lr_d), np.float32(r.lr_g))
+        )
+    state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
+    real_x, real_w = jnp.asarray(problem.real_x), jnp.asarray(problem.real_w)
+    a_fixed = jnp.asarray(a_fixed)
+    total = float(config.steps)
+    simultaneous = config.update == "simultaneous"
+
+    def body(carry, t):
+        d_p, g_p, d_o, g_o, lr_d, lr_g = carry
+        frac = jnp.maximum(0.0, 1.0 - t.astype(jnp.float32) / total)
+        d_o = list(d_o)
+        g_o = list(g_o)
+        d_o[d_lr] = (lr_d * frac).astype(d_o[d_lr].dtype)
+        g_o[g_lr] = (lr_g * frac).astype(g_o[g_lr].dtype)
+        v = g_p[0]
+        gd = _d_grads(config, d_p, a_fixed, v, real_x, real_w)
+        if simultaneous:
+            gg = _g_grads(config, d_p, a_fixed, v)
+        new_d, d_o = d_opt.stateless_apply(d_o, gd, d_p)
+        if not simultaneous:
+            gg = _g_grads(config, new_d, a_fixed, v)
+        new_g, g_o = g_opt.stateless_apply(g_o, gg, g_p)
+        d_norm = jnp.sqrt(sum(jnp.sum((n - o) ** 2) for n, o in zip(new_d, d_p)))
+        g_norm = jnp.sqrt(sum(jnp.sum((n - o) ** 2) for n, o in zip(new_g, g_p)))
+        return (list(new_d), list(new_g), d_o, g_o, lr_d, lr_g), (d_norm, g_norm)
+
+    def chunk(carry, ts):
+        return jax.lax.scan(body, carry, ts)
+
+    run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, None)))
+    counts: list[list[int]] = [[] for _ in group]
+    d_steps: list[list[float]] = [[] for _ in group]
+    g_steps: list[list[float]] = [[] for _ in group]
+    n = config.log_every
+    for start in range(0, config.steps, n):
+        ts = jnp.arange(start, start + n, dtype=jnp.int32)
+        state, (dn, gn) = run_chunk(state, ts)
+        v_all = np.asarray(state[1][0])
+        dn, gn = np.asarray(dn), np.asarray(gn)
+        for i in range(len(group)):
+            counts[i].append(_measure(config, problem.modes, v_all[i])[0])
+            d_steps[i].append(float(np.mean(dn[i])))
+            g_steps[i].append(float(np.mean(gn[i])))
+        if progress is not None:
+            progress(len(group))
+    w_all = np.asarray(state[0][0])
+    v_all = np.asarray(state[1][0])
+    return [
+        _result(config, problem.modes, r, counts[i], d_steps[i], g_steps[i],
+                v_all[i], w_all[i])
+        for i, r in enumerate(group)
+    ]
+
+
+def _train_one_loop(
+    config: SyntheticConfig,
+    problem: SyntheticProblem,
+    run: SyntheticRun,
+    progress: Callable[[int], None] | None,
+) -> SyntheticResult:
+    d_opt, g_opt = _optimizer_pair(run)
+    d_init, g_init, a_np = _initial_lists(config, run.seed)
+    d_vars = [keras.Variable(x) for x in d_init]
+    g_vars = [keras.Variable(x) for x in g_init]
+    d_opt.build(d_vars)
+    g_opt.build(g_vars)
+    real_x = ops.convert_to_tensor(problem.real_x)
+    real_w = ops.convert_to_tensor(problem.real_w)
+    a_fixed = ops.convert_to_tensor(a_np)
+    simultaneous = config.update == "simultaneous"
+
+    def step(lr_d, lr_g):
+        d_opt.learning_rate = lr_d
+        g_opt.learning_rate = lr_g
+        d_old = [ops.copy(v.value) for v in d_vars]
+        g_old = [ops.copy(v.value) for v in g_vars]
+        v = g_old[0]
+        gd = _d_grads(config, d_old, a_fixed, v, real_x, real_w)
+        if simultaneous:
+            gg = _g_grads(config, d_old, a_fixed, v)
+        d_opt.apply(gd, d_vars)
+        if not simultaneous:
+            gg = _g_grads(config, [x.value for x in d_vars], a_fixed, v)
+        g_opt.apply(gg, g_vars)
+        d_norm = ops.sqrt(sum(ops.sum(ops.square(x.value - o)) for x, o in zip(d_vars, d_old)))
+        g_norm = ops.sqrt(sum(ops.sum(ops.square(x.value - o)) for x, o in zip(g_vars, g_old)))
+        return ops.stack([d_norm, g_norm])
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.function(step)
+    elif keras.backend.backend() == "torch":
+        import torch
+
+        step = torch.no_grad()(step)
+
+    counts, d_steps, g_steps = [], [], []
+    n = config.log_every
+    for start in range(0, config.steps, n):
+        norms = []
+        for t in range(start, start + n):
+            lr_d = np.float32(linear_decay(run.lr_d, t, config.steps))
+            lr_g = np.float32(linear_decay(run.lr_g, t, config.steps))
+            norms.append(step(ops.convert_to_tensor(lr_d), ops.convert_to_tensor(lr_g)))
+        norms = np.stack([ops.convert_to_numpy(x) for x in norms])
+        v_np = ops.convert_to_numpy(g_vars[0].value)
+        counts.append(_measure(config, problem.modes, v_np)[0])
+        d_steps.append(float(norms[:, 0].mean()))
+        g_steps.append(float(norms[:, 1].mean()))
+        if progress is not None:
+            progress(1)
+    return _result(
+        config, problem.modes, run, counts, d_steps, g_steps,
+        ops.convert_to_numpy(g_vars[0].value), ops.convert_to_numpy(d_vars[0].value),
+    )

@@ -1,0 +1,204 @@
+"""The synthetic framework against numpy references, on the current backend."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_graft.experiments import (
+    LinearDecay,
+    SyntheticConfig,
+    SyntheticRun,
+    linear_decay,
+    train_synthetic,
+)
+from keras_graft.experiments import report
+from keras_graft.experiments import synthetic as syn
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _np_losses(v, w, a, b, x, q, loss):
+    def d(p):
+        return ((p @ w.T) ** 3) @ a + b
+
+    l_d = np.sum(q * _softplus(-d(x))) + np.mean(_softplus(d(v)))
+    l_g = np.mean(_softplus(-d(v))) if loss == "non_saturating" else -np.mean(_softplus(d(v)))
+    return l_d, l_g
+
+
+def _instance(seed=0):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(0, 0.7, (3, 4))
+    w = rng.normal(0, 0.7, (5, 4))
+    a = rng.normal(0, 1.0, 5)
+    b = np.float64(0.3)
+    x = rng.normal(0, 1.0, (6, 4))
+    q = rng.uniform(0.5, 1.0, 6)
+    return v, w, a, b, x, q / q.sum()
+
+
+def _t(x):
+    return ops.convert_to_tensor(np.asarray(x, np.float32))
+
+
+def _num_grad(f, x, eps=1e-6):
+    g = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        xp, xm = x.copy(), x.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        g[i] = (f(xp) - f(xm)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "minimax"])
+def test_losses_and_gradients_match_numpy(loss):
+    v, w, a, b, x, q = _instance()
+    l_d, l_g = syn.losses(_t(v), _t(w), _t(a), _t(b), _t(x), _t(q), loss)
+    ref_d, ref_g = _np_losses(v, w, a, b, x, q, loss)
+    np.testing.assert_allclose(float(l_d), ref_d, rtol=1e-4)
+    np.testing.assert_allclose(float(l_g), ref_g, rtol=1e-4)
+
+    gw, ga, gb = syn.discriminator_gradients(_t(v), _t(w), _t(a), _t(b), _t(x), _t(q))
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(gw),
+        _num_grad(lambda w_: _np_losses(v, w_, a, b, x, q, loss)[0], w), rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(ga),
+        _num_grad(lambda a_: _np_losses(v, w, a_, b, x, q, loss)[0], a), rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        float(gb),
+        _num_grad(lambda b_: _np_losses(v, w, a, b_, x, q, loss)[0], np.array(b)), rtol=2e-3)
+    gv = syn.generator_gradients(_t(v), _t(w), _t(a), _t(b), loss)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(gv),
+        _num_grad(lambda v_: _np_losses(v_, w, a, b, x, q, loss)[1], v), rtol=2e-3, atol=1e-5)
+
+
+def test_problem_weights_modes_and_norm_range():
+    cfg = SyntheticConfig(dim=6, num_modes=3, probs=(0.5, 0.3, 0.2), samples_per_mode=2)
+    p = syn.make_problem(cfg)
+    np.testing.assert_allclose(p.modes @ p.modes.T, np.eye(3), atol=1e-6)
+    np.testing.assert_allclose(p.real_w, [0.25, 0.25, 0.15, 0.15, 0.1, 0.1], rtol=1e-6)
+    assert np.abs(p.real_x - np.repeat(p.modes, 2, axis=0)).max() < 0.1
+    lo, hi = cfg.norm_range()
+    assert math.isclose(lo, 0.5 * 0.2 ** (1 / 3))
+    assert math.isclose(hi, 1.5 * (6 * 0.5) ** (1 / 3))
+    assert (cfg.m_g, cfg.m_d) == (6, 12)
+
+
+def test_modes_recovered_bookkeeping():
+    cfg = SyntheticConfig(dim=5, num_modes=2)
+    u = syn.make_problem(cfg).modes
+    scale = (cfg.m_g / 2) ** (1 / 3)
+    v = np.zeros((cfg.m_g, 5), np.float32)
+    v[0] = scale * u[0]
+    v[1] = -scale * u[1]  # a spare pulled to -u_1: does not count
+    assert syn._measure(cfg, u, v)[0] == 1
+    v[2] = 0.1 * u[1]  # right direction, too small
+    assert syn._measure(cfg, u, v)[0] == 1
+    v[3] = scale * u[1]
+    assert syn._measure(cfg, u, v)[0] == 2
+    res = syn._result(cfg, u, SyntheticRun("sgda", 1.0, 1.0), [0] * 20,
+                      [2.0] * 20, [0.5] * 20, v, np.ones((8, 5), np.float32))
+    assert res.success and res.final_modes == 2
+    assert res.pace_ratio() == [4.0] * 20
+
+
+def test_linear_decay():
+    assert linear_decay(0.5, 0, 10) == 0.5
+    assert math.isclose(linear_decay(0.5, 9, 10), 0.05)
+    assert linear_decay(0.5, 12, 10) == 0.0
+    sched = LinearDecay(0.5, 10)
+    for t in (0, 3, 9, 15):
+        np.testing.assert_allclose(float(sched(t)), linear_decay(0.5, t, 10), rtol=1e-6)
+    assert LinearDecay.from_config(sched.get_config()).total_steps == 10
+
+
+def _one_step_reference(cfg, lr, seed):
+    p = syn.make_problem(cfg)
+    init = syn.init_params(cfg, seed)
+    v, w, a, b = (init[k].astype(np.float64) for k in "vwab")
+    x, q = p.real_x.astype(np.float64), p.real_w.astype(np.float64)
+    gw = _num_grad(lambda w_: _np_losses(v, w_, a, b, x, q, cfg.loss)[0], w)
+    gb = _num_grad(lambda b_: _np_losses(v, w, a, b_, x, q, cfg.loss)[0], np.array(b))
+    w1, b1 = w - lr * gw, b - lr * gb
+    gv = _num_grad(lambda v_: _np_losses(v_, w1, a, b1, x, q, cfg.loss)[1], v)
+    return np.sqrt(np.sum((lr * gw) ** 2) + (lr * gb) ** 2), np.linalg.norm(lr * gv)
+
+
+def test_one_alternating_step_matches_numpy():
+    cfg = SyntheticConfig(dim=4, num_modes=2, steps=1, log_every=1, init_std=0.5)
+    lr = 0.05
+    runs = [SyntheticRun("sgda", lr, lr, 0), SyntheticRun("nsgda", lr, lr, 0)]
+    (sgd, nsgd), timing = train_synthetic(cfg, runs)
+    d_ref, g_ref = _one_step_reference(cfg, lr, 0)
+    np.testing.assert_allclose(sgd.d_step[0], d_ref, rtol=2e-3)
+    np.testing.assert_allclose(sgd.g_step[0], g_ref, rtol=2e-3)
+    # nSGDA moves each block (w, b; v) by exactly lr.
+    np.testing.assert_allclose(nsgd.d_step[0], lr * math.sqrt(2), rtol=1e-4)
+    np.testing.assert_allclose(nsgd.g_step[0], lr, rtol=1e-4)
+    assert timing["backend"] == keras.backend.backend() and timing["steps_per_s"] > 0
+
+
+def test_training_recovers_modes_and_logs():
+    cfg = SyntheticConfig(dim=8, num_modes=2, steps=200, log_every=50)
+    (res,), _ = train_synthetic(cfg, [SyntheticRun("nsgda", 0.1, 0.1, 0)])
+    assert res.log_steps == [50, 100, 150, 200]
+    assert len(res.modes_recovered) == 4 and len(res.d_step) == 4
+    assert res.success and res.final_modes == 2
+    np.testing.assert_allclose(res.pace_ratio(), math.sqrt(2), rtol=1e-3)
+
+
+def _configs(opt, fractions, tag):
+    return [{"optimizer": opt, "tag": tag, "lr_g": i, "lr_d": i, "seeds": 4,
+             "successes": int(4 * f), "success_fraction": f, "mean_modes": 1.0,
+             "std_modes": 0.0} for i, f in enumerate(fractions)]
+
+
+@pytest.mark.parametrize(
+    "sgda, nsgda, verdict",
+    [([0.0, 0.0], [1.0, 0.5], "reproduced"),
+     ([0.75, 0.25], [1.0, 1.0], "partly"),
+     ([1.0, 1.0], [1.0, 0.0], "not reproduced"),
+     ([0.0, 0.0], [0.75, 0.75], "not reproduced")],
+)
+def test_claim3_rule(sgda, nsgda, verdict):
+    summary = {"configs": _configs("sgda", sgda, "grid") + _configs("nsgda", nsgda, "sweep"),
+               "pace": {}, "num_modes": 2}
+    assert report._claim3(summary)["verdict"] == verdict
+
+
+def test_claim4_rule_and_spread():
+    assert math.isclose(report.pace_spread([1.0, 10.0, float("nan"), 100.0]), 2.0)
+
+    def pace(s):
+        return {"runs": 1, "spread": s, "spread_max": s, "first": 1.0, "last": 1.0}
+
+    def verdict(sgda, other):
+        syn_summary = {"pace": {"sgda": pace(sgda), "nsgda": pace(other),
+                                "adam": pace(other), "ada_nsgda": pace(other)}}
+        return report._claim4(syn_summary, {})["verdict"]
+
+    assert verdict(2.0, 0.1) == "reproduced"
+    assert verdict(0.8, 0.6) == "partly"
+    assert verdict(0.1, 0.6) == "not reproduced"
+
+
+def test_as_good_as():
+    assert report.as_good_as(12.0, 10.0, higher=False)
+    assert not report.as_good_as(13.0, 10.0, higher=False)
+    assert report.as_good_as(7.0, 8.0, higher=True)
+    assert not report.as_good_as(6.0, 8.0, higher=True)
+    assert not report.as_good_as(float("nan"), 8.0, higher=True)
