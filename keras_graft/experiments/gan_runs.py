@@ -172,11 +172,21 @@ class _Evaluator:
         elif config.experiment == "digits":
             self.pixels = _PixelMetric()
 
-    def __call__(self, samples: np.ndarray) -> dict:
+    def diverged(self) -> dict:
+        """The metrics of a diverged run (nan scores, nothing covered)."""
+        if self.config.experiment in ("ring", "grid"):
+            keys = {"modes_covered": 0.0, "high_quality": 0.0, "kl_to_uniform": math.nan}
+        elif self.config.experiment == "cifar10":
+            keys = {"fid": math.nan}
+        else:
+            keys = {"fd": math.nan, "classes_covered": 0.0, "class_kl": math.nan}
+        return {**keys, "diverged": 1.0}
+
+    def __call__(self, samples: np.ndarray | None) -> dict:
         from keras_graft import metrics
 
-        if not np.all(np.isfinite(samples)):
-            return {"diverged": 1.0}
+        if samples is None or not np.all(np.isfinite(samples)):
+            return self.diverged()
         if self.config.experiment in ("ring", "grid"):
             cov = metrics.mode_coverage(samples, self.info["centers"], self.info["std"])
             return {
@@ -230,7 +240,8 @@ def run_gan(
         dict: ``optimizer``, ``seed``, ``learning_rate``, ``eval_steps``,
         ``evals`` (one metric dict per evaluation), ``final`` (the last one),
         ``pace`` (``d_pace``, ``g_pace``, ``pace_ratio`` per logged batch),
-        ``steps_per_s``, ``seconds``, and ``samples`` (numpy, the last
+        ``steps_per_s``, ``seconds``, ``diverged`` (the losses became NaN or
+        Inf and training stopped; later evaluations score nan), and ``samples`` (numpy, the last
         generated batch; not JSON).
     """
     from keras_graft import GAN
@@ -268,16 +279,23 @@ def run_gan(
     )
     collector = _LogCollector()
     evals, eval_steps, train_seconds = [], [], 0.0
-    samples = None
+    samples, diverged = None, False
     for k in range(config.steps // config.eval_every):
+        eval_steps.append((k + 1) * config.eval_every)
+        if diverged:
+            evals.append(evaluate.diverged())
+            continue
         batch = x[order[k * per_fit:(k + 1) * per_fit]]
         start = time.perf_counter()
-        gan.fit(batch, batch_size=config.batch_size, epochs=1, shuffle=False,
-                verbose=0, callbacks=[collector])
+        try:
+            gan.fit(batch, batch_size=config.batch_size, epochs=1, shuffle=False,
+                    verbose=0, callbacks=[collector])
+        except FloatingPointError:
+            # keras_graft.GAN stops a run whose losses became NaN or Inf.
+            diverged = True
         train_seconds += time.perf_counter() - start
         samples = keras.ops.convert_to_numpy(gan.generate(z_eval))
-        evals.append(evaluate(samples))
-        eval_steps.append((k + 1) * config.eval_every)
+        evals.append(evaluate.diverged() if diverged else evaluate(samples))
     pace = {key: [r.get(key, math.nan) for r in collector.rows]
             for key in ("d_pace", "g_pace", "pace_ratio")}
     return {
@@ -290,6 +308,7 @@ def run_gan(
         "final": evals[-1],
         "pace": pace,
         "seconds": train_seconds,
+        "diverged": diverged,
         "steps_per_s": config.steps / max(train_seconds, 1e-9),
         "samples": samples,
     }

@@ -103,7 +103,7 @@ PRESETS: dict[str, Preset] = {
         gan_seeds=1,
         synthetic=SyntheticConfig(dim=8, num_modes=2, steps=200, log_every=50),
         sgda_grid=(0.3, 1.0),
-        simultaneous_grid=True,
+        simultaneous_grid=False,
         sweeps={"nsgda": (0.1,), "ada_nsgda": (0.01,), "adam": (0.01,)},
         gans=_gans(4, 4, 8, 4, 16, "pixels", 64, 1, 2, 2, eager=True),
     ),
@@ -115,7 +115,7 @@ PRESETS: dict[str, Preset] = {
         sgda_grid=(0.1, 0.3, 1.0, 3.0, 10.0),
         simultaneous_grid=True,
         sweeps=dict(_SWEEPS),
-        gans=_gans(2000, 800, 64, 16, 32, "digits", 1000, 50, 500, 200),
+        gans=_gans(2000, 600, 64, 16, 32, "digits", 1000, 50, 500, 200),
     ),
 }
 

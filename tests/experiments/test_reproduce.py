@@ -47,7 +47,8 @@ def test_report_structure(tiny_report):
     # The GAN benchmarks and the synthetic grids all ran.
     assert set(saved["gans"]) == {"ring", "grid", "digits"}
     tags = {r["run"]["tag"] for r in saved["synthetic"]["runs"]}
-    assert tags == {"grid", "grid_simultaneous", "sweep"}
+    assert tags == {"grid", "sweep"}
+    assert len(saved["synthetic"]["runs"]) == 2 * (2 * 2 + 3)  # seeds x (grid + sweeps)
     for name in ("modes_recovered.png", "sgda_grid.png", "pace.png", "gan_metrics.png",
                  "gan_pace.png", "samples_digits.png", "samples_ring.png"):
         path = out / name
