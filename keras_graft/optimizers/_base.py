@@ -291,15 +291,7 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             A float32 vector of per-variable scales. Its cost does not grow
             with the number of variables.
         """
-        index = [self._get_variable_index(v) for v in variables]
-        ids = [self._block_of[i] for i in index]
-        # Renumber the blocks present (variables without gradients are dropped).
-        dense = {b: k for k, b in enumerate(dict.fromkeys(ids))}
-        ids = [dense[b] for b in ids]
-        num_blocks = len(dense)
-        block_size = [0] * num_blocks
-        for i, b in zip(index, ids):
-            block_size[b] += self._size_of[i]
+        ids, num_blocks, block_size = self._block_layout(variables)
 
         def per_block(values):
             if num_blocks == len(ids):
@@ -319,6 +311,24 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         if num_blocks != len(ids):
             scale = ops.take(scale, ops.array(ids, "int32"), axis=0)
         return scale
+
+    def _block_layout(self, variables):
+        """Block of each variable, number of blocks and their sizes (cached).
+
+        Blocks are renumbered over the variables present (those without a
+        gradient are dropped by Keras before the update).
+        """
+        index = tuple(self._get_variable_index(v) for v in variables)
+        cache = self.__dict__.setdefault("_layout_cache", {})
+        if index not in cache:
+            ids = [self._block_of[i] for i in index]
+            dense = {b: k for k, b in enumerate(dict.fromkeys(ids))}
+            ids = [dense[b] for b in ids]
+            block_size = [0] * len(dense)
+            for i, b in zip(index, ids):
+                block_size[b] += self._size_of[i]
+            cache[index] = (ids, len(dense), block_size)
+        return cache[index]
 
     def get_config(self):
         config = super().get_config()
