@@ -24,6 +24,7 @@ from __future__ import annotations
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_graft.optimizers import _backend
@@ -298,18 +299,18 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
                 return values
             if num_blocks == 1:
                 return ops.expand_dims(ops.sum(values), 0)
-            return ops.segment_sum(values, ops.array(ids, "int32"), num_blocks)
+            return ops.segment_sum(values, ops.convert_to_tensor(ids), num_blocks)
 
         d_sq = per_block(direction_sq)
         m_sq = None if magnitude_sq is None else per_block(magnitude_sq)
         magnitude = self._block_magnitude(
-            m_sq, ops.array(block_size, "float32"), ops.cast(learning_rate, "float32")
+            m_sq, ops.convert_to_tensor(block_size), ops.cast(learning_rate, "float32")
         )
         positive = ops.greater(d_sq, 0.0)
         safe = ops.where(positive, d_sq, 1.0)
         scale = ops.where(positive, magnitude / ops.sqrt(safe), 0.0)
         if num_blocks != len(ids):
-            scale = ops.take(scale, ops.array(ids, "int32"), axis=0)
+            scale = ops.take(scale, ops.convert_to_tensor(ids), axis=0)
         return scale
 
     def _block_layout(self, variables):
@@ -327,7 +328,13 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             block_size = [0] * len(dense)
             for i, b in zip(index, ids):
                 block_size[b] += self._size_of[i]
-            cache[index] = (ids, len(dense), block_size)
+            # numpy arrays: converting them is cheap on every backend (a list
+            # goes through a slow tree traversal on torch).
+            cache[index] = (
+                np.asarray(ids, np.int32),
+                len(dense),
+                np.asarray(block_size, np.float32),
+            )
         return cache[index]
 
     def get_config(self):
