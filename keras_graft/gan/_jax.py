@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 import jax
 from keras import StatelessScope
+from keras.optimizers import LossScaleOptimizer
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 
@@ -58,8 +59,23 @@ def gradients(objective: Callable, variables: Sequence, *args: Any):
 
 
 def apply(optimizer, grads: Sequence, variables: Sequence) -> None:
-    """Apply `grads` to `variables` with `optimizer` (assignments go to the scope)."""
-    optimizer.apply(grads, variables)
+    """Apply `grads` to `variables` with `optimizer` (assignments go to the scope).
+
+    A `LossScaleOptimizer` branches with `ops.cond` on whether the gradients
+    are finite; its stateful `apply` would assign inside traced branches, so it
+    goes through `stateless_apply` on values read from the scope.
+    """
+    if not isinstance(optimizer, LossScaleOptimizer):
+        optimizer.apply(grads, variables)
+        return
+    scope = get_stateless_scope()
+    opt_vars = optimizer.variables
+    opt_values = [scope.get_current_value(v) for v in opt_vars]
+    values = [scope.get_current_value(v) for v in variables]
+    new_values, new_opt_values = optimizer.stateless_apply(opt_values, list(grads), values)
+    for ref, value in zip(list(variables) + list(opt_vars),
+                          list(new_values) + list(new_opt_values)):
+        scope.state_mapping[id(ref)] = value
 
 
 def input_gradient(fn: Callable, x):
@@ -106,3 +122,34 @@ def train_step(model, state, data):
         [scope.state_mapping[id(ref)] for ref in refs] for refs, _ in groups
     )
     return logs, new_state
+
+
+def num_replicas() -> int:
+    """1: under `keras.distribution` the jitted step sees the global batch."""
+    return 1
+
+
+def replica_rows(x, batch):
+    """`x`: the jitted step draws for the global batch already."""
+    return x
+
+
+def restore_state(model, out) -> None:
+    """Write the step's returned state into the variables before `fit` stops.
+
+    During a JAX `fit` the variables are purged; an exception raised between
+    steps would leave the model without values.
+    """
+    if not isinstance(out, tuple) or len(out) != 2:
+        return
+    trainable, non_trainable, optimizer_values, metrics_values = out[1]
+    groups = (
+        (model.trainable_variables, trainable),
+        (model.non_trainable_variables, non_trainable),
+        (model.optimizer.variables, optimizer_values),
+        (model.metrics_variables, metrics_values),
+    )
+    for refs, values in groups:
+        for ref, value in zip(refs, values):
+            ref.assign(value)
+

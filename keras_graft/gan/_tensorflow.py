@@ -41,3 +41,26 @@ def no_grad():
 def snapshot(variables: Sequence) -> list:
     """Copies of the current values of `variables`."""
     return [tf.identity(v.value) for v in variables]
+
+
+def num_replicas() -> int:
+    """Replicas in sync under the current `tf.distribute` strategy (1 without)."""
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def replica_rows(x, batch):
+    """This replica's `batch` rows of `x`, drawn for the global batch.
+
+    A strategy splits a global batch into consecutive per-replica slices;
+    taking the same slice of a global draw gives every replica the latents a
+    single device would pair with the same samples.
+    """
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:
+        return x
+    start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * tf.cast(batch, tf.int32)
+    return x[start : start + batch]
+
+
+def restore_state(model, out) -> None:
+    """Nothing to do: the variables hold their values during `fit`."""

@@ -58,3 +58,17 @@ def squared_norms(before: Sequence, variables: Sequence):
         upd = torch.stack(torch._foreach_norm(diff)).square().sum()
         par = torch.stack(torch._foreach_norm(list(before))).square().sum()
     return upd, par
+
+
+def num_replicas() -> int:
+    """1: the GAN step runs on one process (no `torch.distributed` support)."""
+    return 1
+
+
+def replica_rows(x, batch):
+    """`x` (one replica)."""
+    return x
+
+
+def restore_state(model, out) -> None:
+    """Nothing to do: the variables hold their values during `fit`."""

@@ -28,13 +28,76 @@ class _LastValue(keras.metrics.Metric):
 
     def __init__(self, name: str, dtype: str = "float32"):
         super().__init__(name=name, dtype=dtype)
-        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+        # "mean": under tf.distribute every replica holds the same value (the
+        # pace is computed on mirrored weights); a sum would double it.
+        self.value = self.add_variable(
+            shape=(), initializer="zeros", name="value", aggregation="mean"
+        )
 
     def update_state(self, value):  # noqa: D102
         self.value.assign(ops.cast(value, self.dtype))
 
     def result(self):  # noqa: D102
         return ops.convert_to_tensor(self.value)
+
+
+class _NonFiniteFlags(keras.metrics.Metric):
+    """Which player first had a non-finite loss this epoch, and at which step.
+
+    Computed inside the (jitted) step; `GAN.make_train_function` reads it after
+    each call of the train function and raises. Only players whose optimizer
+    does not skip non-finite steps are flagged.
+    """
+
+    def __init__(self, name: str = "gan_nonfinite"):
+        super().__init__(name=name, dtype="float32")
+        self.d_flag = self.add_variable(shape=(), initializer="zeros", name="d_flag")
+        self.g_flag = self.add_variable(shape=(), initializer="zeros", name="g_flag")
+        self.step = self.add_variable(
+            shape=(), initializer="zeros", name="step",
+            aggregation="only_first_replica",
+        )
+
+    def update_state(self, d_bad, g_bad, step):  # noqa: D102
+        first = ops.logical_and(self.d_flag.value + self.g_flag.value == 0,
+                                ops.logical_or(d_bad, g_bad))
+        self.step.assign(ops.where(first, ops.cast(step, "float32"), self.step.value))
+        self.d_flag.assign(ops.maximum(self.d_flag.value, ops.cast(d_bad, "float32")))
+        self.g_flag.assign(ops.maximum(self.g_flag.value, ops.cast(g_bad, "float32")))
+
+    def result(self):  # noqa: D102
+        return self.d_flag.value + 2.0 * self.g_flag.value
+
+
+_NONFINITE_CODE = "_gan_nonfinite_player"
+_NONFINITE_STEP = "_gan_nonfinite_step"
+
+
+def _skips_nonfinite(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether `optimizer` leaves the weights alone on a non-finite gradient."""
+    return isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or (
+        getattr(optimizer, "skip_nonfinite", False) is True
+    )
+
+
+def _is_mixed_float16(*models: keras.Model) -> bool:
+    names = [keras.config.dtype_policy().name]
+    names += [getattr(getattr(m, "dtype_policy", None), "name", "") for m in models]
+    return "mixed_float16" in names
+
+
+def _check_bool(value: Any, arg: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{arg} must be a bool; received {arg}={value!r}.")
+    return bool(value)
+
+
+def _check_real_number(value: Any, arg: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{arg} must be a float; received {arg}={value!r}.")
+    if not np.isfinite(float(value)):
+        raise ValueError(f"{arg} must be a finite float; received {arg}={value!r}.")
+    return float(value)
 
 
 def _single_tensor_shape(model: Any, attr: str, arg: str) -> tuple:
@@ -59,6 +122,27 @@ def _single_tensor_shape(model: Any, attr: str, arg: str) -> tuple:
             f"{len(tensors)}."
         )
     return tuple(tensors[0].shape[1:])
+
+
+def _check_latent_dim(latent_dim: Any) -> tuple:
+    def positive_int(d):
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(
+                "latent_dim must be None, a positive int or a tuple of positive "
+                f"ints; received latent_dim={latent_dim!r}."
+            )
+        if d < 1:
+            raise ValueError(
+                "latent_dim must be None, a positive int or a tuple of positive "
+                f"ints; received latent_dim={latent_dim!r}."
+            )
+        return int(d)
+
+    if isinstance(latent_dim, (list, tuple)):
+        if not latent_dim:
+            raise ValueError("latent_dim must not be an empty tuple.")
+        return tuple(positive_int(d) for d in latent_dim)
+    return (positive_int(latent_dim),)
 
 
 def _shapes_match(a: Sequence, b: Sequence) -> bool:
@@ -130,6 +214,12 @@ class GAN(keras.Model):
         seed: int | None = None,
         **kwargs: Any,
     ):
+        if seed is not None and (
+            isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))
+        ):
+            raise TypeError(f"seed must be an int or None; received seed={seed!r}.")
+        if seed is not None and not 0 <= int(seed) < 2**31:
+            raise ValueError(f"seed must be in [0, 2**31); received seed={seed!r}.")
         super().__init__(**kwargs)
         g_in = _single_tensor_shape(generator, "inputs", "generator")
         g_out = _single_tensor_shape(generator, "outputs", "generator")
@@ -147,11 +237,7 @@ class GAN(keras.Model):
                 )
             latent_shape = tuple(int(d) for d in g_in)
         else:
-            latent_shape = (
-                (int(latent_dim),)
-                if isinstance(latent_dim, (int, np.integer))
-                else tuple(int(d) for d in latent_dim)
-            )
+            latent_shape = _check_latent_dim(latent_dim)
             if not _shapes_match(latent_shape, g_in):
                 raise ValueError(
                     f"latent_dim={latent_dim!r} does not match the generator input "
@@ -185,6 +271,7 @@ class GAN(keras.Model):
         jit_compile: bool | str = "auto",
         steps_per_execution: int = 1,
         run_eagerly: bool = False,
+        auto_scale_loss: bool = True,
     ) -> None:
         """Configure the two players' training.
 
@@ -214,6 +301,20 @@ class GAN(keras.Model):
             jit_compile (bool | str): as in `keras.Model.compile`.
             steps_per_execution (int): as in `keras.Model.compile`.
             run_eagerly (bool): as in `keras.Model.compile`.
+            auto_scale_loss (bool): under the `"mixed_float16"` dtype policy
+                (global, or the generator's or discriminator's), wrap each
+                player's optimizer in `keras.optimizers.LossScaleOptimizer`
+                (unless it already is one) and scale each player's loss with its
+                own optimizer's `scale_loss`: both players get dynamic loss
+                scaling, not just `model.optimizer` as in `keras.Model`.
+
+        Non-finite losses: if a player's loss (the discriminator's including its
+        penalty) or one of its gradients is NaN or Inf at some step and that player's optimizer does not
+        skip non-finite steps (`skip_nonfinite=True` of the keras_graft
+        optimizers, or a `LossScaleOptimizer`), `fit` raises FloatingPointError
+        naming the player and the step right after that step's train function
+        returns. With skipping optimizers, training goes on and the optimizers
+        count the skipped steps.
 
         Raises:
             TypeError: an optimizer is not a `keras.optimizers.Optimizer`, or
@@ -230,26 +331,54 @@ class GAN(keras.Model):
                 "player needs its own (e.g. two keras.optimizers.Adam(...) calls)."
             )
         self._loss = losses_lib.get_loss(loss)
-        if gradient_penalty is not None and gradient_penalty not in losses_lib.PENALTIES:
+        if gradient_penalty is not None and (
+            not isinstance(gradient_penalty, str)
+            or gradient_penalty not in losses_lib.PENALTIES
+        ):
             raise ValueError(
                 f"gradient_penalty={gradient_penalty!r} is not known; expected None "
                 f"or one of {sorted(losses_lib.PENALTIES)}."
             )
-        if float(penalty_weight) < 0:
+        if _check_real_number(penalty_weight, "penalty_weight") < 0:
             raise ValueError(f"penalty_weight must be >= 0; received {penalty_weight}.")
         if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)):
             raise TypeError(f"d_steps must be an int >= 1; received {d_steps!r}.")
         if d_steps < 1:
             raise ValueError(f"d_steps must be an int >= 1; received {d_steps}.")
-        if update not in UPDATES:
+        if not isinstance(update, str) or update not in UPDATES:
             raise ValueError(
                 f"update={update!r} is not known; expected one of {list(UPDATES)}."
             )
-        if generator_ema is not None and not 0.0 <= float(generator_ema) < 1.0:
+        if generator_ema is not None and not (
+            0.0 <= _check_real_number(generator_ema, "generator_ema") < 1.0
+        ):
             raise ValueError(
                 f"generator_ema must be None or a momentum in [0, 1); received "
                 f"{generator_ema!r}."
             )
+        track_pace = _check_bool(track_pace, "track_pace")
+        run_eagerly = _check_bool(run_eagerly, "run_eagerly")
+        auto_scale_loss = _check_bool(auto_scale_loss, "auto_scale_loss")
+        if not (isinstance(jit_compile, (bool, np.bool_)) or jit_compile == "auto"):
+            raise ValueError(
+                f"jit_compile must be True, False or 'auto'; received "
+                f"jit_compile={jit_compile!r}."
+            )
+        if isinstance(steps_per_execution, (bool, np.bool_)) or not isinstance(
+            steps_per_execution, (int, np.integer)
+        ):
+            raise TypeError(
+                "steps_per_execution must be an int >= 1; received "
+                f"steps_per_execution={steps_per_execution!r}."
+            )
+        if steps_per_execution < 1:
+            raise ValueError(
+                "steps_per_execution must be an int >= 1; received "
+                f"steps_per_execution={steps_per_execution}."
+            )
+        if auto_scale_loss and _is_mixed_float16(self.generator, self.discriminator):
+            d_optimizer = self._loss_scaled(d_optimizer)
+            g_optimizer = self._loss_scaled(g_optimizer)
         self._gan_config = {
             "loss": loss,
             "gradient_penalty": gradient_penalty,
@@ -261,7 +390,10 @@ class GAN(keras.Model):
             "jit_compile": jit_compile,
             "steps_per_execution": int(steps_per_execution),
             "run_eagerly": bool(run_eagerly),
+            "auto_scale_loss": auto_scale_loss,
         }
+        self._d_checked = not _skips_nonfinite(d_optimizer)
+        self._g_checked = not _skips_nonfinite(g_optimizer)
         self._penalty_fn = (
             None if gradient_penalty is None else losses_lib.PENALTIES[gradient_penalty]
         )
@@ -283,6 +415,12 @@ class GAN(keras.Model):
             self._ema_generator = ema
         self._make_trackers()
         self._gan_compiled = True
+
+    @staticmethod
+    def _loss_scaled(opt: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
+        if isinstance(opt, keras.optimizers.LossScaleOptimizer):
+            return opt
+        return keras.optimizers.LossScaleOptimizer(opt, name=f"loss_scaled_{opt.name}")
 
     @staticmethod
     def _resolve_optimizer(opt: Any, arg: str) -> keras.optimizers.Optimizer:
@@ -307,6 +445,7 @@ class GAN(keras.Model):
         if self._gan_config["track_pace"]:
             trackers += [_LastValue("d_pace"), _LastValue("g_pace"),
                          _LastValue("pace_ratio")]
+        self._nonfinite = _NonFiniteFlags()
         self._trackers = trackers
 
     # --------------------------------------------------------------- accessors
@@ -334,7 +473,10 @@ class GAN(keras.Model):
     @property
     def metrics(self) -> list:
         """list: the loss, output and pace trackers logged by `fit`."""
-        return list(getattr(self, "_trackers", []))
+        trackers = list(getattr(self, "_trackers", []))
+        # The non-finite flags travel with the metrics (threaded on JAX, reset
+        # each epoch) but are not logged: see `make_train_function`.
+        return trackers + ([self._nonfinite] if trackers else [])
 
     # --------------------------------------------------------------- sampling
 
@@ -437,8 +579,9 @@ class GAN(keras.Model):
         with _B.no_grad():
             fake = self.generator(z, training=True)
         fake = ops.stop_gradient(fake)
-        real_logits = self.discriminator(real, training=True)
-        fake_logits = self.discriminator(fake, training=True)
+        # Losses in float32 also under a mixed (16-bit compute) policy.
+        real_logits = ops.cast(self.discriminator(real, training=True), "float32")
+        fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
         d_loss = self._loss.d_fn(real_logits, fake_logits)
         aux = {
             "d_loss": d_loss,
@@ -447,16 +590,47 @@ class GAN(keras.Model):
         }
         total = d_loss
         if self._penalty_fn is not None:
-            penalty = self._gan_config["penalty_weight"] * self._penalty(real, fake, alpha)
+            penalty = self._gan_config["penalty_weight"] * ops.cast(
+                self._penalty(real, fake, alpha), "float32"
+            )
             aux["penalty"] = penalty
             total = total + penalty
         return total, aux
 
     def _g_objective(self, z):
         fake = self.generator(z, training=True)
-        fake_logits = self.discriminator(fake, training=True)
+        fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
         g_loss = self._loss.g_fn(fake_logits)
         return g_loss, {"g_loss": g_loss}
+
+    @staticmethod
+    def _for_gradients(objective, optimizer):
+        """`objective` with its loss as differentiated: loss-scaled, per replica.
+
+        The aux values (logged) stay unscaled. Under `tf.distribute` each
+        replica's loss is divided by the number of replicas, since the
+        optimizer sums the replicas' gradients (as `keras.Model` does).
+        """
+        replicas = _B.num_replicas()
+        scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        if replicas == 1 and not scaled:
+            return objective
+
+        def fn(*args):
+            loss, aux = objective(*args)
+            if replicas > 1:
+                loss = loss * (1.0 / replicas)
+            if scaled:
+                loss = optimizer.scale_loss(loss)
+            return loss, aux
+
+        return fn
+
+    def _step_latents(self, batch):
+        """This replica's latents: rows of one draw for the global batch."""
+        replicas = _B.num_replicas()
+        z = self.sample_latents(batch * replicas)
+        return _B.replica_rows(z, batch) if replicas > 1 else z
 
     # ------------------------------------------------------------- the step
 
@@ -478,14 +652,27 @@ class GAN(keras.Model):
         return ops.cast(x, self.discriminator.inputs[0].dtype)
 
     def _d_step(self, real, batch):
-        z = self.sample_latents(batch)
-        alpha = (
-            self._draw_alpha(batch, len(real.shape))
-            if self._gan_config["gradient_penalty"] == "wgan_gp"
-            else None
-        )
-        return _B.gradients(self._d_objective, self.discriminator.trainable_variables,
+        z = self._step_latents(batch)
+        alpha = None
+        if self._gan_config["gradient_penalty"] == "wgan_gp":
+            replicas = _B.num_replicas()
+            alpha = self._draw_alpha(batch * replicas, len(real.shape))
+            if replicas > 1:
+                alpha = _B.replica_rows(alpha, batch)
+        objective = self._for_gradients(self._d_objective, self.d_optimizer)
+        return _B.gradients(objective, self.discriminator.trainable_variables,
                             real, z, alpha), z
+
+    @staticmethod
+    def _any_nonfinite(aux, keys, grads):
+        """Whether a loss in `aux[keys]` or a gradient has a NaN or Inf.
+
+        The gradients too: NaN weights need not give a NaN loss (TensorFlow's
+        ReLU maps NaN to 0 on CPU).
+        """
+        tensors = [aux[key] for key in keys if key in aux] + list(grads)
+        finite = ops.stack([ops.all(ops.isfinite(t)) for t in tensors])
+        return ops.logical_not(ops.all(finite))
 
     def _train_step_common(self, data):
         cfg = self._gan_config
@@ -496,15 +683,27 @@ class GAN(keras.Model):
         if cfg["track_pace"]:
             d_before = _B.snapshot(d_vars)
             g_before = _B.snapshot(g_vars)
+        step = ops.copy(ops.convert_to_tensor(self.optimizer.iterations))
         simultaneous = cfg["update"] == "simultaneous"
+        d_bad = ops.convert_to_tensor(False)
         for i in range(cfg["d_steps"]):
             (d_grads, d_aux), z = self._d_step(real, batch)
+            if self._d_checked:
+                d_bad = ops.logical_or(
+                    d_bad, self._any_nonfinite(d_aux, ("d_loss", "penalty"), d_grads)
+                )
             if simultaneous and i == cfg["d_steps"] - 1:
                 break
             _B.apply(self.d_optimizer, d_grads, d_vars)
         if not simultaneous:
-            z = self.sample_latents(batch)
-        g_grads, g_aux = _B.gradients(self._g_objective, g_vars, z)
+            z = self._step_latents(batch)
+        g_objective = self._for_gradients(self._g_objective, self.g_optimizer)
+        g_grads, g_aux = _B.gradients(g_objective, g_vars, z)
+        g_bad = (
+            self._any_nonfinite(g_aux, ("g_loss",), g_grads)
+            if self._g_checked
+            else ops.convert_to_tensor(False)
+        )
         if simultaneous:
             _B.apply(self.d_optimizer, d_grads, d_vars)
         _B.apply(self.g_optimizer, g_grads, g_vars)
@@ -524,7 +723,15 @@ class GAN(keras.Model):
                 )
         for tracker in self._trackers:
             tracker.update_state(values[tracker.name])
-        return {t.name: t.result() for t in self._trackers}
+        self._nonfinite.update_state(
+            ops.logical_and(d_bad, ops.convert_to_tensor(self._d_checked)),
+            ops.logical_and(g_bad, ops.convert_to_tensor(self._g_checked)),
+            step,
+        )
+        logs = {t.name: t.result() for t in self._trackers}
+        logs[_NONFINITE_CODE] = self._nonfinite.result()
+        logs[_NONFINITE_STEP] = self._nonfinite.step.value
+        return logs
 
     @staticmethod
     def _pace(before, variables):
@@ -556,6 +763,49 @@ class GAN(keras.Model):
 
         def train_step(self, data):  # noqa: D102
             return self._train_step_common(data)
+
+    def make_train_function(self, force: bool = False):  # noqa: D102
+        super().make_train_function(force=force)
+        inner = self.train_function
+        if inner is None or getattr(inner, "_gan_checked", False):
+            return inner
+
+        def checked(*args, **kwargs):
+            out = inner(*args, **kwargs)
+            # (logs, state) on JAX, logs elsewhere; the flags leave the logs here.
+            logs = out[0] if isinstance(out, tuple) else out
+            code = logs.pop(_NONFINITE_CODE, None)
+            step = logs.pop(_NONFINITE_STEP, None)
+            if code is not None and self._nonfinite_code(code):
+                _B.restore_state(self, out)
+                self._raise_if_nonfinite(code, step)
+            return out
+
+        checked._gan_checked = True
+        self.train_function = checked
+        return checked
+
+    @staticmethod
+    def _nonfinite_code(code) -> int:
+        return int(round(float(ops.convert_to_numpy(code))))
+
+    def _raise_if_nonfinite(self, code, step) -> None:
+        code = self._nonfinite_code(code)
+        step = int(round(float(ops.convert_to_numpy(step))))
+        players = [name for bit, name in ((1, "discriminator"), (2, "generator"))
+                   if code & bit]
+        opts = {"discriminator": self.d_optimizer, "generator": self.g_optimizer}
+        which = " and ".join(
+            f"the {p} loss (optimizer {type(opts[p]).__name__} {opts[p].name!r})"
+            for p in players
+        )
+        raise FloatingPointError(
+            f"GAN training stopped at step {step} (0-based count of generator "
+            f"updates): {which} became NaN or Inf, and the optimizer does not skip "
+            "non-finite steps. Lower the learning rate, check the data, use a "
+            "keras_graft optimizer with skip_nonfinite=True, or (under "
+            "mixed_float16) a keras.optimizers.LossScaleOptimizer."
+        )
 
     def test_step(self, *args: Any, **kwargs: Any):  # noqa: D102
         raise NotImplementedError(
