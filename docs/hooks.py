@@ -3,6 +3,10 @@
 - API pages name modules with mkdocstrings' ``::: module`` lines. A module that
   has not landed in the repository yet is shown as a clearly marked "not
   available yet" note instead of failing the strict build.
+- The command-line page carries a ``<!-- cli-help -->`` marker, replaced by
+  the ``--help`` text of `keras-graft` and of each sub-command, straight from
+  the parser (``keras_graft/cli.py`` loaded alone: it imports only the
+  standard library at module level, so no Keras import slows the build).
 - The tutorial notebooks show Colab's badge image; on the site it is served
   from ``assets/colab-badge.svg`` so that pages load nothing from the network.
 - The results page carries a ``<!-- reproduce-report -->`` marker. When the
@@ -23,6 +27,8 @@ REPORT_DIR = os.path.join(ROOT, "benchmarks", "results", "reproduce_default")
 REPORT = os.path.join(REPORT_DIR, "report.md")
 REPORT_URI = "results/reproduce_default"
 REPORT_MARKER = "<!-- reproduce-report -->"
+CLI_MARKER = "<!-- cli-help -->"
+CLI = os.path.join(ROOT, "keras_graft", "cli.py")
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 _ASSET_EXTS = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".csv", ".json", ".txt")
 _DIRECTIVE = re.compile(r"^:::\s+(keras_graft(?:\.[A-Za-z_][\w]*)*)\s*$", re.M)
@@ -103,6 +109,25 @@ def _report_markdown() -> str:
     return re.sub(r"^(#{1,5}) ", r"#\1 ", text, flags=re.M)
 
 
+def _cli_help() -> str:
+    import argparse
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_keras_graft_cli_docs", CLI)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parser = module.build_parser()
+    os.environ.setdefault("COLUMNS", "88")
+    blocks = [("keras-graft --help", parser.format_help())]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                blocks.append((f"keras-graft {name} --help", sub.format_help()))
+    return "\n".join(
+        f"```text\n$ {command}\n{text.rstrip()}\n```\n" for command, text in blocks
+    )
+
+
 def on_page_markdown(markdown, page, config, files):
     """Swap missing API modules for a note; insert the reproduction report."""
 
@@ -122,6 +147,11 @@ def on_page_markdown(markdown, page, config, files):
                 "here once it is in the repository.\n"
             )
         markdown = markdown.replace(REPORT_MARKER, body)
+    if CLI_MARKER in markdown:
+        if os.path.isfile(CLI):
+            markdown = markdown.replace(CLI_MARKER, _cli_help())
+        else:
+            markdown = markdown.replace(CLI_MARKER, _missing_note("keras_graft.cli"))
     return markdown
 
 

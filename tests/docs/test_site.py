@@ -72,9 +72,17 @@ def test_api_pages_document_every_public_name(site):
         "metrics": keras_graft.metrics.__all__,
         "gan": ["GAN", "losses", *keras_graft.gan.losses.__all__],
     }
+    import importlib.util
+
+    if importlib.util.find_spec("keras_graft.experiments") is not None:
+        import keras_graft.experiments
+
+        modules["experiments"] = keras_graft.experiments.__all__
     for page, names in modules.items():
         html = (out / "api" / page / "index.html").read_text(encoding="utf-8")
         missing = [n for n in names if f'id="keras_graft.' not in html or n not in html]
+        if page == "experiments":
+            missing = [n for n in names if f'id="keras_graft.experiments.{n}' not in html]
         assert missing == [], (page, missing)
 
 
