@@ -69,8 +69,11 @@ class AdaDir(GraftedOptimizer):
         m, v = self._momentums[index], self._velocities[index]
         gradient = ops.cast(gradient, m.dtype)
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        # v += (g^2 - v)(1 - beta_2), written so that XLA does not share g*g
+        # with the norm of g (a shared g*g is materialized: an extra pass).
+        decay = 1 - self.beta_2
         self.assign_add(
-            v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2)
+            v, ops.subtract(ops.multiply(gradient, gradient * decay), v * decay)
         )
         direction = ops.divide(
             ops.cast(m, "float32"), ops.add(ops.sqrt(ops.cast(v, "float32")), self.epsilon)
