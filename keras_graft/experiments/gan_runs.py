@@ -294,8 +294,13 @@ def run_gan(
             # keras_graft.GAN stops a run whose losses became NaN or Inf.
             diverged = True
         train_seconds += time.perf_counter() - start
+        if diverged:
+            # On JAX the model's state is not synced back after the error:
+            # keep the samples of the last evaluation.
+            evals.append(evaluate.diverged())
+            continue
         samples = keras.ops.convert_to_numpy(gan.generate(z_eval))
-        evals.append(evaluate.diverged() if diverged else evaluate(samples))
+        evals.append(evaluate(samples))
     pace = {key: [r.get(key, math.nan) for r in collector.rows]
             for key in ("d_pace", "g_pace", "pace_ratio")}
     return {
@@ -310,7 +315,8 @@ def run_gan(
         "seconds": train_seconds,
         "diverged": diverged,
         "steps_per_s": config.steps / max(train_seconds, 1e-9),
-        "samples": samples,
+        "samples": samples if samples is not None else np.full(
+            (config.eval_samples, *x.shape[1:]), np.nan, np.float32),
     }
 
 
