@@ -265,3 +265,18 @@ def test_missing_modules_become_a_note(monkeypatch, tmp_path):
     text = hooks.on_page_markdown(page, None, None, None)
     assert "::: keras_graft.optimizers.AdaNSGDA" in text
     assert "`keras_graft.not_a_module` is not available yet" in text
+
+
+def test_results_page_renders(browser, server):
+    errors = _open(browser, server + "results/")
+    assert errors == []
+    text = browser.find_element("tag name", "article").text
+    assert "Optimizer step benchmark" in text and "GAN step benchmark" in text
+    images = browser.execute_script(
+        "return [...document.querySelectorAll('article img')]"
+        ".map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
+    )
+    report = os.path.join(ROOT, "benchmarks", "results", "reproduce_default", "report.md")
+    if os.path.exists(report):  # the report's plots are published and decode
+        assert images, "the reproduction report shows no plot"
+    assert all(done and width > 0 for _, done, width in images), images
