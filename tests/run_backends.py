@@ -12,12 +12,41 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def ensure_browser() -> None:
+    """Installs headless Chromium for the docs' browser test if it is missing.
+
+    The test setup of the project: Debian's `chromium` and `chromium-driver`
+    through apt (as root, as in CI). Elsewhere it prints what to install; the
+    browser test then fails with the same advice.
+    """
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        print("=== installing chromium and chromium-driver (apt-get)", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+    else:
+        print(
+            "=== chromium/chromedriver not found: install Debian's `chromium` and "
+            "`chromium-driver` (or any Chromium with a matching chromedriver on "
+            "PATH) for the documentation browser test",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--backends: unknown {unknown}; expected some of {BACKENDS}")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ensure_browser()
     results = {}
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"keras_home_{backend}_") as home:
