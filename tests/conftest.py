@@ -17,7 +17,7 @@ def _reset_keras_state():
     """Each test starts with float32, the default policy and fresh names."""
     keras.config.set_floatx("float32")
     keras.config.set_dtype_policy("float32")
-    keras.utils.clear_session()
+    keras.utils.clear_session(free_memory=False)
     yield
     keras.config.set_dtype_policy("float32")
 

@@ -44,6 +44,7 @@ def test_train_ring_in_process(tmp_path):
     assert "modes_covered" in result["final"]
 
 
+@pytest.mark.backend("jax")  # one console-script run per suite; in-process runs cover each backend
 def test_python_m_reproduce_tiny(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     env.pop("KERAS_BACKEND", None)

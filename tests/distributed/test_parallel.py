@@ -48,5 +48,5 @@ def test_tf_mirrored_strategy_matches_one_device():
     assert len(result["runs"]) == 12
     for run in result["runs"]:
         assert run["mirrored"] <= 1e-5, run
-        assert run["iterations"] == [12, 12], run
+        assert run["iterations"] == [8, 8], run
         assert run["replica_spread"] == 0.0, run

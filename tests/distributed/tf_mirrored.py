@@ -59,7 +59,7 @@ def train(name, granularity, strategy=None):
     else:
         with strategy.scope():
             model = build(name, granularity)
-    model.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0)
+    model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
     spread = 0.0
     if strategy is not None:  # the two replicas' copies of every variable agree
         for v in model.trainable_variables + model.optimizer.variables:

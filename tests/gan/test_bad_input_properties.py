@@ -20,7 +20,7 @@ import keras_graft
 from keras_graft import optimizers
 from tests.gan.helpers import mlp_pair
 
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True)
+SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
 
 nonsense = st.one_of(
     st.none(),

@@ -26,9 +26,10 @@ SUPPORTED = {
 }
 
 
-@pytest.mark.parametrize("granularity", ["variable", "global"])
 @pytest.mark.parametrize("name", sorted(SUPPORTED))
-def test_graft_onto_itself_is_the_optimizer(name, granularity):
+def test_graft_onto_itself_is_the_optimizer(name, granularity="global"):
+    # "global": every variable's step enters one norm, the hardest case for
+    # the ratio of equal norms to stay 1.
     make = SUPPORTED[name]
     _, graft_vars = two_layer_model(seed=0)
     _, plain_vars = two_layer_model(seed=0)
