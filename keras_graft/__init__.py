@@ -8,6 +8,39 @@ they train GANs.
 
 __version__ = "0.1.0"
 
+
+def _pick_installed_backend() -> None:
+    """Chooses an installed Keras backend when Keras's default one is missing.
+
+    Keras uses the backend of ``KERAS_BACKEND`` or ``keras.json``, TensorFlow by
+    default, and fails to import when that package is missing. When it is
+    (e.g. after ``pip install keras-graft[jax]``), use an installed one (JAX,
+    then PyTorch). Nothing changes when keras is already imported, when
+    ``KERAS_BACKEND`` is set, or when the configured backend is installed.
+    """
+    import importlib.util
+    import json
+    import os
+    import sys
+
+    if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
+        return
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json")) as f:
+            configured = json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        configured = "tensorflow"
+    if importlib.util.find_spec(configured) is not None:
+        return
+    for name in ("jax", "torch", "tensorflow"):
+        if importlib.util.find_spec(name) is not None:
+            os.environ["KERAS_BACKEND"] = name
+            return
+
+
+_pick_installed_backend()
+
 from keras_graft import optimizers  # noqa: E402,F401
 from keras_graft.gan import GAN  # noqa: E402,F401
 from keras_graft import callbacks  # noqa: E402,F401
