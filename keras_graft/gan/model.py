@@ -70,6 +70,7 @@ class _NonFiniteFlags(keras.metrics.Metric):
 
 
 _NONFINITE_CODE = "_gan_nonfinite_player"
+_TF_CHECK_EVERY = 16
 _NONFINITE_STEP = "_gan_nonfinite_step"
 
 
@@ -770,13 +771,22 @@ class GAN(keras.Model):
         if inner is None or getattr(inner, "_gan_checked", False):
             return inner
 
+        # Reading the flag back to the host is a sync point. On JAX and torch
+        # the step syncs anyway; on TensorFlow it would cost a third of a
+        # small GAN's step, so there the flag is read every few calls and at
+        # the end of each epoch (`get_metrics_result`): training stops a few
+        # steps later, and the message still names the first bad step.
+        every = _TF_CHECK_EVERY if keras.backend.backend() == "tensorflow" else 1
+        calls = [0]
+
         def checked(*args, **kwargs):
             out = inner(*args, **kwargs)
             # (logs, state) on JAX, logs elsewhere; the flags leave the logs here.
             logs = out[0] if isinstance(out, tuple) else out
             code = logs.pop(_NONFINITE_CODE, None)
             step = logs.pop(_NONFINITE_STEP, None)
-            if code is not None and self._nonfinite_code(code):
+            calls[0] += 1
+            if code is not None and calls[0] % every == 0 and self._nonfinite_code(code):
                 _B.restore_state(self, out)
                 self._raise_if_nonfinite(code, step)
             return out
@@ -784,6 +794,15 @@ class GAN(keras.Model):
         checked._gan_checked = True
         self.train_function = checked
         return checked
+
+    def get_metrics_result(self):  # noqa: D102
+        result = super().get_metrics_result()
+        if keras.backend.backend() == "tensorflow" and getattr(self, "_nonfinite", None) is not None:
+            # End of an epoch: the flags of the calls not yet checked.
+            code = self._nonfinite.result()
+            if self._nonfinite_code(code):
+                self._raise_if_nonfinite(code, self._nonfinite.step.value)
+        return result
 
     @staticmethod
     def _nonfinite_code(code) -> int:

@@ -220,7 +220,11 @@ def test_nonfinite_generator_loss_names_the_generator():
     with pytest.raises(FloatingPointError, match=r"step 0 .*the generator loss \(optimizer NSGDA") as err:
         gan.fit(ring_of_gaussians(64), batch_size=32, epochs=1, verbose=0)
     assert "discriminator loss" not in str(err.value)
-    assert int(keras.ops.convert_to_numpy(d_opt.skipped_steps)) == 1
+    # JAX and torch stop after the bad step; TensorFlow reads the flag every
+    # 16 steps and at the epoch's end (no host sync per step), so both steps of
+    # this epoch ran, and the message still names step 0.
+    ran = 2 if keras.backend.backend() == "tensorflow" else 1
+    assert int(keras.ops.convert_to_numpy(d_opt.skipped_steps)) == ran
 
 
 def test_finite_run_logs_no_flags():
