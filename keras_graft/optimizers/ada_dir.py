@@ -5,15 +5,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_graft.optimizers._base import (
-    GraftedOptimizer,
-    check_fraction,
-    check_positive,
-)
+from keras_graft.optimizers._adam import AdamGraft
 
 
 @keras.saving.register_keras_serializable(package="keras_graft")
-class AdaDir(GraftedOptimizer):
+class AdaDir(AdamGraft):
     r"""The reverse graft: each block moves as far as SGD would, along Adam's step.
 
     SGD#Adam in the notation of Agarwal et al. With Adam's moments $m_t, v_t$
@@ -53,31 +49,10 @@ class AdaDir(GraftedOptimizer):
         name: str = "ada_dir",
         **kwargs,
     ):
-        beta_1 = check_fraction(beta_1, "beta_1")
-        beta_2 = check_fraction(beta_2, "beta_2")
-        epsilon = check_positive(epsilon, "epsilon")
-        super().__init__(learning_rate, granularity=granularity, name=name, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-
-    def _build_rule(self, var_list):
-        self._momentums, self._velocities = self.add_optimizer_variables(
-            var_list, ["momentum", "velocity"]
-        )
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, granularity, name, **kwargs)
 
     def _rule(self, gradient, variable, learning_rate):
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
-        gradient = ops.cast(gradient, m.dtype)
-        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        # v += (g^2 - v)(1 - beta_2), written so that XLA does not share g*g
-        # with the norm of g (a shared g*g is materialized: an extra pass).
-        decay = 1 - self.beta_2
-        self.assign_add(
-            v, ops.subtract(ops.multiply(gradient, gradient * decay), v * decay)
-        )
-        direction = ops.divide(
-            ops.cast(m, "float32"), ops.add(ops.sqrt(ops.cast(v, "float32")), self.epsilon)
-        )
+        gradient, direction = self._adam_direction(gradient, variable)
         lr = ops.cast(learning_rate, "float32")
         magnitude_sq = ops.square(lr) * ops.sum(ops.square(ops.cast(gradient, "float32")))
         return magnitude_sq, direction
@@ -85,21 +60,7 @@ class AdaDir(GraftedOptimizer):
     def _torch_foreach_rule(self, grads, variables, learning_rate):
         import torch
 
-        index = [self._get_variable_index(v) for v in variables]
-        m = [self._momentums[i].value for i in index]
-        v = [self._velocities[i].value for i in index]
-        grads = [g.to(mm.dtype) for g, mm in zip(grads, m)]
-        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
-        torch._foreach_mul_(v, self.beta_2)
-        torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
-        direction = torch._foreach_div(m, torch._foreach_add(torch._foreach_sqrt(v), self.epsilon))
+        grads, directions = self._torch_adam_directions(grads, variables)
         lr = ops.cast(learning_rate, "float32")
         norms = torch._foreach_norm([g if g.dtype == torch.float32 else g.float() for g in grads])
-        return lr * lr * torch.stack(norms) ** 2, direction
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-        )
-        return config
+        return lr * lr * torch.stack(norms) ** 2, directions
