@@ -16,35 +16,13 @@ os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_graft import optimizers  # noqa: E402
-
-FACTORIES = {
-    "ada_nsgda": lambda g: optimizers.AdaNSGDA(0.02, granularity=g),
-    "ada_dir": lambda g: optimizers.AdaDir(0.05, granularity=g),
-    "nsgda": lambda g: optimizers.NSGDA(0.02, momentum=0.5, granularity=g),
-    "graft": lambda g: optimizers.Graft("adam", keras.optimizers.SGD(momentum=0.9), granularity=g),
-}
-
-
-def data():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((128, 8)).astype("float32")
-    y = np.tanh(x @ rng.standard_normal((8, 4))).astype("float32")
-    return x, y
+from tests.distributed.common import FACTORIES, compiled_model, data, rel  # noqa: E402
 
 
 def train(name, granularity, distribution=None):
     keras.distribution.set_distribution(distribution)
     try:
-        keras.utils.set_random_seed(0)
-        model = keras.Sequential(
-            [
-                keras.Input((8,)),
-                keras.layers.Dense(16, activation="tanh", name="d1"),
-                keras.layers.Dense(4, name="d2"),
-            ]
-        )
-        model.compile(optimizer=FACTORIES[name](granularity), loss="mse")
+        model = compiled_model(name, granularity)
         x, y = data()
         model.fit(x, y, batch_size=32, epochs=3, shuffle=False, verbose=0)
         kernel = model.layers[0].kernel.value
@@ -53,12 +31,6 @@ def train(name, granularity, distribution=None):
         return [np.asarray(w) for w in model.get_weights()], shards, sharding
     finally:
         keras.distribution.set_distribution(None)
-
-
-def rel(a_list, b_list):
-    return max(
-        float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)) for a, b in zip(a_list, b_list)
-    )
 
 
 def main():
