@@ -1,7 +1,8 @@
 """The `keras-graft` command line.
 
 Usage:
-    keras-graft reproduce [--preset tiny|default|paper] [--backend B] [--seeds N] [--out DIR]
+    keras-graft reproduce [--preset tiny|default|long|paper] [--backend B] [--seeds N]
+        [--seed-offset N] [--workers N] [--out DIR] [--quiet | --verbose]
     keras-graft train --optimizer ada_nsgda --experiment digits|ring|grid|synthetic
         [--lr LR] [--lr-d LR] [--seed S] [--steps N] [--preset P] [--backend B] [--out FILE]
 
@@ -9,21 +10,88 @@ The Keras backend is fixed when `keras` is first imported, so `--backend`
 sets ``KERAS_BACKEND`` before anything imports keras; if keras was already
 imported with another backend (e.g. `main` called from a Python session),
 the command re-executes itself in a fresh interpreter.
+
+This module imports nothing heavy at import time (no keras, no TensorFlow,
+no tqdm), so that building the parser and ``--help`` stay instant; the
+experiments are imported once the arguments have been checked.
+
+Bad arguments (a non-positive number of seeds, steps or workers, a negative
+seed or seed offset, a non-positive learning rate, an output folder that
+cannot be written, a backend that is not installed) are answered by argparse's
+one-line error (``keras-graft reproduce: error: argument --seeds: ...``) and
+exit status 2, before any work starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
 import time
+from typing import Any, Callable
 
 BACKENDS = ("tensorflow", "jax", "torch")
-PRESETS = ("tiny", "default", "paper")
+#: The presets of `reproduce`, each with the phrase its ``--help`` gives.
+PRESET_HELP = {
+    "tiny": "seconds, a smoke test with tiny networks and few steps",
+    "default": "every claim at CPU scale, about 10 minutes on 2 CPU cores",
+    "long": "more seeds, a learning-rate search and longer digit runs, "
+            "about an hour on 2 CPU cores",
+    "paper": "GPU scale with digits and CIFAR-10, several hours on one GPU",
+}
+PRESETS = tuple(PRESET_HELP)
 OPTIMIZER_NAMES = ("sgda", "nsgda", "adam", "ada_nsgda", "ada_dir")
 EXPERIMENTS = ("synthetic", "ring", "grid", "digits")
+
+
+# --- argument types: each raises ArgumentTypeError, which argparse turns into
+# "error: argument --NAME: <message>" and exit status 2.
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, got {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _cpu_count() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,36 +103,147 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(
         prog="keras-graft",
-        description="Reproduce 'Dissecting adaptive methods in GANs' with keras_graft.",
+        description="Reproduce 'Dissecting adaptive methods in GANs' "
+                    "(arXiv 2210.04319) with keras_graft.",
+        epilog="Run 'keras-graft COMMAND --help' for the options of a command.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="run a preset and write a report folder")
-    rep.add_argument("--preset", choices=PRESETS, default="default")
-    rep.add_argument("--backend", choices=BACKENDS, default=None,
-                     help="Keras backend (default: $KERAS_BACKEND or jax)")
-    rep.add_argument("--seeds", type=int, default=None, help="override the seeds")
-    rep.add_argument("--out", default="keras_graft_report", help="report folder")
-    rep.add_argument("--quiet", action="store_true", help="no progress lines")
-    tr = sub.add_parser("train", help="one training run")
-    tr.add_argument("--optimizer", choices=OPTIMIZER_NAMES, required=True)
-    tr.add_argument("--experiment", choices=EXPERIMENTS, required=True)
-    tr.add_argument("--lr", type=float, default=None,
-                    help="learning rate (of G in the synthetic problem)")
-    tr.add_argument("--lr-d", type=float, default=None,
-                    help="discriminator learning rate (synthetic; default: --lr)")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--steps", type=int, default=None)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    preset_help = "; ".join(f"{name}: {text}" for name, text in PRESET_HELP.items())
+    backend_help = ("Keras backend to run on (default: $KERAS_BACKEND, else jax, "
+                    "else the first installed of torch, tensorflow); it must be "
+                    "installed")
+
+    rep = sub.add_parser(
+        "reproduce",
+        help="run the paper's experiments and write a report folder",
+        description=(
+            "Run the experiments behind each claim of the paper (the synthetic "
+            "multi-mode framework, GANs on 2-D mixtures and digits; CIFAR-10 in the "
+            "paper preset) and write a report folder (--out): report.md with a "
+            "verdict per claim, the PNG plots and results.json with every number. "
+            "The default preset takes about 10 minutes on 2 CPU cores. A progress "
+            "bar with the estimated time left is shown on stderr."
+        ),
+    )
+    rep.add_argument("--preset", choices=PRESETS, default="default",
+                     help=f"size of the run (default: %(default)s). {preset_help}")
+    rep.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
+    rep.add_argument("--seeds", type=positive_int, default=None, metavar="N",
+                     help="number of seeds of every experiment, a positive integer "
+                          "(default: the preset's)")
+    rep.add_argument("--seed-offset", type=non_negative_int, default=0, metavar="N",
+                     help="shift every seed of the run by N >= 0, to draw other seeds "
+                          "than a previous run (default: %(default)s)")
+    rep.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                     help="parallel worker processes for independent runs, N >= 1 "
+                          "(default: the number of CPU cores)")
+    rep.add_argument("--out", default="keras_graft_report", metavar="DIR",
+                     help="report folder, created if needed and checked to be "
+                          "writable before the run starts (default: %(default)s)")
+    talk = rep.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", action="store_true",
+                      help="no progress bar and no progress lines")
+    talk.add_argument("--verbose", action="store_true",
+                      help="a progress line per finished unit of work on stderr "
+                           "instead of the progress bar")
+
+    tr = sub.add_parser(
+        "train",
+        help="one training run of one optimizer",
+        description="Train one experiment with one optimizer (configuration from "
+                    "--preset) and print its final metrics; --out saves them as "
+                    "JSON.",
+    )
+    tr.add_argument("--optimizer", choices=OPTIMIZER_NAMES, required=True,
+                    help="optimizer of both players")
+    tr.add_argument("--experiment", choices=EXPERIMENTS, required=True,
+                    help="synthetic: the linear-generator / cubic-discriminator "
+                         "framework; ring, grid: 2-D Gaussian mixtures; digits: "
+                         "MNIST digits")
+    tr.add_argument("--lr", type=positive_float, default=None,
+                    help="learning rate, a positive number (of G in the synthetic "
+                         "problem; default: the preset's)")
+    tr.add_argument("--lr-d", type=positive_float, default=None,
+                    help="discriminator learning rate, a positive number "
+                         "(synthetic; default: --lr)")
+    tr.add_argument("--seed", type=non_negative_int, default=0,
+                    help="random seed, a non-negative integer (default: %(default)s)")
+    tr.add_argument("--steps", type=positive_int, default=None, metavar="N",
+                    help="training steps, a positive integer (default: the preset's)")
     tr.add_argument("--preset", choices=PRESETS, default="default",
-                    help="preset whose configuration is used")
-    tr.add_argument("--backend", choices=BACKENDS, default=None)
-    tr.add_argument("--out", default=None, help="write the result as JSON here")
+                    help="preset whose configuration is used (default: %(default)s)")
+    tr.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
+    tr.add_argument("--out", default=None, metavar="FILE",
+                    help="write the result as JSON to this file")
     return parser
 
 
-def _ensure_backend(backend: str | None, argv: list[str]) -> int | None:
-    """Set KERAS_BACKEND; re-exec if keras is already imported with another one."""
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of sub-command `name` (for its ``error``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)
+
+
+def _installed(module: str) -> bool:
+    """Whether `module` can be found, without importing it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _resolve_backend(backend: str | None, error: Callable[[str], Any]) -> str:
+    """The backend to run on; an argparse error if it is unknown or not installed."""
     if backend is None:
-        backend = os.environ.get("KERAS_BACKEND", "jax")
+        backend = os.environ.get("KERAS_BACKEND")
+        if backend is None:
+            backend = next((b for b in ("jax", "torch", "tensorflow") if _installed(b)),
+                           "jax")
+        elif backend not in BACKENDS:
+            error(f"KERAS_BACKEND={backend!r} is not a backend keras_graft runs on; "
+                  f"choose --backend from {', '.join(BACKENDS)}")
+    if not _installed(backend):
+        error(f"argument --backend: backend {backend!r} is not installed "
+              f"(pip install 'keras-graft[{backend}]', or choose another --backend)")
+    return backend
+
+
+def _check_out_dir(path: str, error: Callable[[str], Any]) -> None:
+    """Create `path` and check that a file can be written in it."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        error(f"argument --out: cannot create folder {path!r}: "
+              f"{e.strerror or e}")
+    probe = os.path.join(path, f".keras_graft_write_check_{os.getpid()}")
+    try:
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        error(f"argument --out: cannot write in folder {path!r}: {e.strerror or e}")
+
+
+def _check_out_file(path: str, error: Callable[[str], Any]) -> None:
+    """Check that `path` can be written (its folder exists and is writable)."""
+    existed = os.path.exists(path)
+    if os.path.isdir(path):
+        error(f"argument --out: {path!r} is a folder, not a file")
+    try:
+        with open(path, "a"):
+            pass
+        if not existed:
+            os.remove(path)
+    except OSError as e:
+        error(f"argument --out: cannot write file {path!r}: {e.strerror or e}")
+
+
+def _ensure_backend(backend: str, argv: list[str]) -> int | None:
+    """Set KERAS_BACKEND; re-exec if keras is already imported with another one."""
     if "keras" in sys.modules:
         import keras
 
@@ -74,6 +253,62 @@ def _ensure_backend(backend: str | None, argv: list[str]) -> int | None:
             return subprocess.call(cmd, env=env)
     os.environ["KERAS_BACKEND"] = backend
     return None
+
+
+class _ProgressBar:
+    """A tqdm bar driven by ``progress(done, total, label)`` callbacks.
+
+    `done` is the cumulative estimated work so far and `total` the estimated
+    work of the whole run (arbitrary units), so tqdm's time left is the one of
+    the whole run. The bar is created at once (its total set by the first
+    callback) so that it shows the elapsed time from the start.
+
+    Args:
+        desc (str): The bar's description.
+        disable (bool): No bar at all (the callback still keeps count).
+        file (Any): The stream of the bar (default: sys.stderr).
+    """
+
+    def __init__(self, desc: str, disable: bool = False, file: Any = None):
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=1, unit="work", desc=desc, disable=disable,
+            file=sys.stderr if file is None else file, dynamic_ncols=True,
+            smoothing=0,  # time left from the average pace of the whole run
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| "
+                       "[{elapsed}<{remaining}{postfix}]",
+        )
+        self._total_set = False
+
+    def __call__(self, done: float, total: float, label: str = "") -> None:
+        bar = self.bar
+        total = float(total)
+        if total > 0 and (not self._total_set or total != bar.total):
+            bar.total = total
+            self._total_set = True
+        done = min(float(done), float(bar.total))
+        if label:
+            bar.set_postfix_str(str(label), refresh=False)
+        if done > bar.n:
+            bar.update(done - bar.n)
+            bar.n = done  # no float drift: n is exactly the last `done`
+        bar.refresh()  # units are coarse: show each one (and its label)
+
+    def close(self) -> None:
+        """Close the bar (the last state stays on screen)."""
+        self.bar.close()
+
+
+def _jsonable(x: Any) -> Any:
+    """`x` with numpy scalars and arrays turned into Python numbers and lists."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "tolist") and callable(x.tolist):  # numpy scalars and arrays
+        return _jsonable(x.tolist())
+    return x
 
 
 def _train(args: argparse.Namespace) -> dict:
@@ -88,14 +323,15 @@ def _train(args: argparse.Namespace) -> dict:
 
     preset = get_preset(args.preset)
     if args.experiment == "synthetic":
-        cfg = preset.synthetic
+        plan = preset.synthetic  # a SyntheticPlan: the problem, its grid, optimizers
+        cfg = plan.config
         if args.steps is not None:
             cfg = replace(cfg, steps=args.steps, log_every=max(1, args.steps // 20)
                           if args.steps % max(1, args.steps // 20) == 0 else args.steps)
-        sweep = preset.sweeps.get(args.optimizer, preset.sgda_grid)
-        lr = args.lr if args.lr is not None else sweep[len(sweep) // 2]
-        run = SyntheticRun(args.optimizer, lr, args.lr_d if args.lr_d is not None else lr,
-                           args.seed)
+        name, options = plan.optimizers.get(args.optimizer, (args.optimizer, {}))
+        lr = args.lr if args.lr is not None else plan.grid[len(plan.grid) // 2]
+        run = SyntheticRun(name, lr, args.lr_d if args.lr_d is not None else lr,
+                           args.seed, dict(options))
         (res,), timing = train_synthetic(cfg, [run])
         out = res.to_dict()
         out["timing"] = timing
@@ -104,7 +340,12 @@ def _train(args: argparse.Namespace) -> dict:
               f"pace ratio first {res.pace_ratio()[0]:.3g}, last {res.pace_ratio()[-1]:.3g}; "
               f"{timing['steps_per_s']:.0f} steps/s")
         return out
-    cfg = next(g for g in preset.gans if g.experiment == args.experiment)
+    configs = [getattr(b, "config", b) for b in preset.gans]  # GANBenchmark -> GANConfig
+    cfg = next((g for g in configs if g.experiment == args.experiment), None)
+    if cfg is None and args.experiment in ("ring", "grid"):
+        # Both planar mixtures share one configuration; a preset may run only one.
+        mixture = next(g for g in configs if g.experiment in ("ring", "grid"))
+        cfg = replace(mixture, experiment=args.experiment)
     if args.steps is not None:
         cfg = replace(cfg, steps=args.steps, eval_every=args.steps,
                       steps_per_execution=1)
@@ -115,8 +356,43 @@ def _train(args: argparse.Namespace) -> dict:
     return out
 
 
+def _check_preset_known(preset: str, error: Callable[[str], Any]) -> None:
+    """An argparse error if the installed experiments lack `preset`."""
+    from keras_graft import experiments
+
+    known = getattr(experiments, "PRESETS", None)
+    if known is not None and preset not in known:
+        error(f"argument --preset: preset {preset!r} is not defined by this "
+              f"version of keras_graft.experiments (it has {', '.join(known)})")
+
+
+def _reproduce(args: argparse.Namespace, error: Callable[[str], Any]) -> int:
+    _check_preset_known(args.preset, error)
+    from keras_graft import experiments
+
+    workers = args.workers if args.workers is not None else _cpu_count()
+    bar = _ProgressBar(f"reproduce {args.preset}",
+                       disable=args.quiet or args.verbose)
+    start = time.perf_counter()
+    try:
+        results = experiments.reproduce(
+            args.preset, args.out, seeds=args.seeds, seed_offset=args.seed_offset,
+            log=sys.stderr if args.verbose else None, progress=bar, workers=workers,
+        )
+    finally:
+        bar.close()
+    print(f"{os.path.join(args.out, 'report.md')} written in "
+          f"{time.perf_counter() - start:.1f} s")
+    for claim in results.get("claims", []):
+        print(f"claim {claim['id']}: {claim['verdict']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `keras-graft` console script.
+
+    Arguments are checked before any work starts (and before keras is
+    imported): a bad one exits with status 2 and argparse's one-line error.
 
     Args:
         argv (list[str] | None): Arguments (default: ``sys.argv[1:]``).
@@ -125,28 +401,31 @@ def main(argv: list[str] | None = None) -> int:
         int: The exit status.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    code = _ensure_backend(args.backend, argv)
-    if code is not None:
-        return code
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    start = time.perf_counter()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    error = _subparser(parser, args.command).error
+    backend = _resolve_backend(args.backend, error)
     if args.command == "reproduce":
-        from keras_graft.experiments import reproduce
-
-        results = reproduce(args.preset, args.out, seeds=args.seeds,
-                            log=None if args.quiet else sys.stderr)
-        print(f"{args.out}/report.md written in {time.perf_counter() - start:.1f} s")
-        for claim in results["claims"]:
-            print(f"claim {claim['id']}: {claim['verdict']}")
+        _check_out_dir(args.out, error)
+    elif args.out:
+        _check_out_file(args.out, error)
+    try:
+        code = _ensure_backend(backend, argv)
+        if code is not None:
+            return code
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if args.command == "reproduce":
+            return _reproduce(args, error)
+        if args.command == "train":
+            _check_preset_known(args.preset, error)
+        result = _train(args)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(_jsonable(result), f, indent=1)
         return 0
-    result = _train(args)
-    if args.out:
-        from keras_graft.experiments.reproduce import _jsonable
-
-        with open(args.out, "w") as f:
-            json.dump(_jsonable(result), f, indent=1)
-    return 0
+    except KeyboardInterrupt:
+        print(f"keras-graft {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
