@@ -60,6 +60,18 @@ def squared_norms(before: Sequence, variables: Sequence):
     return upd, par
 
 
+def squared_norm(tensors: Sequence):
+    """`sum ||t||^2` over `tensors`, in float32, with one fused norm kernel.
+
+    The same quantity as the `keras.ops` version in `GAN._grad_norm`.
+    """
+    with torch.no_grad():
+        tensors = [t if t.dtype == torch.float32 else t.float() for t in tensors]
+        if not tensors:
+            return torch.zeros((), dtype=torch.float32)
+        return torch.stack(torch._foreach_norm(tensors)).square().sum()
+
+
 def num_replicas() -> int:
     """1: the GAN step runs on one process (no `torch.distributed` support)."""
     return 1

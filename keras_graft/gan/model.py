@@ -21,6 +21,8 @@ _B = importlib.import_module(f"keras_graft.gan._{keras.backend.backend()}")
 
 UPDATES = ("alternating", "simultaneous")
 _PACE_EPS = 1e-30
+# Logged per step when `compile(track_pace=True)`.
+_PACE_LOGS = ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")
 
 
 class _LastValue(keras.metrics.Metric):
@@ -29,7 +31,8 @@ class _LastValue(keras.metrics.Metric):
     def __init__(self, name: str, dtype: str = "float32"):
         super().__init__(name=name, dtype=dtype)
         # "mean": under tf.distribute every replica holds the same value (the
-        # pace is computed on mirrored weights); a sum would double it.
+        # pace is computed on mirrored weights, the gradient norms on the
+        # all-reduced gradients); a sum would double it.
         self.value = self.add_variable(
             shape=(), initializer="zeros", name="value", aggregation="mean"
         )
@@ -176,8 +179,16 @@ class GAN(keras.Model):
     gradient penalty is set), running means over the epoch; and, when
     `track_pace=True`, the values of this step of
     `d_pace = ||theta_D(after) - theta_D(before)|| / ||theta_D(before)||`
-    over the whole step (all `d_steps` updates), `g_pace` likewise and
-    `pace_ratio = d_pace / g_pace` (0 when `g_pace` is 0).
+    over the whole step (all `d_steps` updates), `g_pace` likewise,
+    `pace_ratio = d_pace / g_pace` (0 when `g_pace` is 0), and the players'
+    gradient norms `d_grad_norm = ||grad_{theta_D} L_D||` (global L2 norm over
+    all of D's trainable variables, of the gradient of D's last update in the
+    step, penalty included) and `g_grad_norm = ||grad_{theta_G} L_G||` (G's
+    update). With Adam these typically stay away from zero while the samples
+    improve: training gives good samples without converging to a stationary
+    point. They are the gradients the step computes anyway, in float32, of the
+    unscaled loss under a `LossScaleOptimizer` and, under `tf.distribute`, of
+    the global batch (as on one device).
 
     Randomness (latents, interpolation weights of WGAN-GP) comes from a
     `keras.random.SeedGenerator` owned by the model and saved with it, so a
@@ -298,7 +309,26 @@ class GAN(keras.Model):
             generator_ema (float | None): momentum of an exponential moving
                 average of the generator's weights (e.g. 0.999), used by
                 `generate(ema=True)` and `sample_generator`; `None` for none.
-            track_pace (bool): log `d_pace`, `g_pace` and `pace_ratio`.
+            track_pace (bool): log, for each step, `d_pace`, `g_pace`,
+                `pace_ratio`, `d_grad_norm` and `g_grad_norm`:
+                `d_pace = ||theta_D(after) - theta_D(before)|| / ||theta_D(before)||`
+                over the whole step (all `d_steps` updates), `g_pace` likewise,
+                `pace_ratio = d_pace / g_pace` (0 when `g_pace` is 0), and
+                `d_grad_norm = sqrt(sum_v ||dL_D/dv||^2)` over D's trainable
+                variables `v`, of the gradient of the last of the `d_steps`
+                updates (`L_D` the discriminator loss plus the weighted
+                penalty, at the parameters and latents that update used; with
+                `update="simultaneous"` those of the generator's gradient),
+                `g_grad_norm` likewise for the generator's update and loss
+                `L_G`. The norms reuse the gradients the step computes,
+                summed in float32; under a `LossScaleOptimizer` they are
+                divided by the loss scale that gradient was taken with, so
+                they are norms of the unscaled loss's gradient; under
+                `tf.distribute` the replicas' gradients are summed first (one
+                extra all-reduce per player and step), so every replica logs
+                the norm of the global batch's gradient, as on one device.
+                With SGD(lr), `d_steps=1` and alternating updates,
+                `d_grad_norm = ||theta_D(after) - theta_D(before)|| / lr`.
             jit_compile (bool | str): as in `keras.Model.compile`.
             steps_per_execution (int): as in `keras.Model.compile`.
             run_eagerly (bool): as in `keras.Model.compile`.
@@ -444,8 +474,7 @@ class GAN(keras.Model):
         if self._penalty_fn is not None:
             trackers.append(mean(name="penalty"))
         if self._gan_config["track_pace"]:
-            trackers += [_LastValue("d_pace"), _LastValue("g_pace"),
-                         _LastValue("pace_ratio")]
+            trackers += [_LastValue(name) for name in _PACE_LOGS]
         self._nonfinite = _NonFiniteFlags()
         self._trackers = trackers
 
@@ -473,7 +502,7 @@ class GAN(keras.Model):
 
     @property
     def metrics(self) -> list:
-        """list: the loss, output and pace trackers logged by `fit`."""
+        """list: the loss, output, pace and gradient-norm trackers logged by `fit`."""
         trackers = list(getattr(self, "_trackers", []))
         # The non-finite flags travel with the metrics (threaded on JAX, reset
         # each epoch) but are not logged: see `make_train_function`.
@@ -681,7 +710,8 @@ class GAN(keras.Model):
         batch = ops.shape(real)[0]
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        if cfg["track_pace"]:
+        track = cfg["track_pace"]
+        if track:
             d_before = _B.snapshot(d_vars)
             g_before = _B.snapshot(g_vars)
         step = ops.copy(ops.convert_to_tensor(self.optimizer.iterations))
@@ -689,6 +719,9 @@ class GAN(keras.Model):
         d_bad = ops.convert_to_tensor(False)
         for i in range(cfg["d_steps"]):
             (d_grads, d_aux), z = self._d_step(real, batch)
+            if track and i == cfg["d_steps"] - 1:
+                # Before `apply`: a LossScaleOptimizer updates its scale there.
+                d_grad_norm = self._grad_norm(d_grads, self.d_optimizer)
             if self._d_checked:
                 d_bad = ops.logical_or(
                     d_bad, self._any_nonfinite(d_aux, ("d_loss", "penalty"), d_grads)
@@ -700,6 +733,8 @@ class GAN(keras.Model):
             z = self._step_latents(batch)
         g_objective = self._for_gradients(self._g_objective, self.g_optimizer)
         g_grads, g_aux = _B.gradients(g_objective, g_vars, z)
+        if track:
+            g_grad_norm = self._grad_norm(g_grads, self.g_optimizer)
         g_bad = (
             self._any_nonfinite(g_aux, ("g_loss",), g_grads)
             if self._g_checked
@@ -713,7 +748,7 @@ class GAN(keras.Model):
                 self._update_ema()
 
         values = {**d_aux, **g_aux}
-        if cfg["track_pace"]:
+        if track:
             with _B.no_grad():
                 d_pace = self._pace(d_before, d_vars)
                 g_pace = self._pace(g_before, g_vars)
@@ -722,6 +757,8 @@ class GAN(keras.Model):
                 values["pace_ratio"] = ops.where(
                     g_pace > 0, d_pace / ops.maximum(g_pace, _PACE_EPS), 0.0
                 )
+                values["d_grad_norm"] = d_grad_norm
+                values["g_grad_norm"] = g_grad_norm
         for tracker in self._trackers:
             tracker.update_state(values[tracker.name])
         self._nonfinite.update_state(
@@ -746,6 +783,32 @@ class GAN(keras.Model):
                 upd = upd + ops.sum(ops.square(ops.subtract(v.value, b)))
                 par = par + ops.sum(ops.square(b))
         return ops.where(par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0)
+
+    @staticmethod
+    def _grad_norm(grads, optimizer):
+        """The global L2 norm of `grads` in float32, of the unscaled loss.
+
+        `grads` are as `_B.gradients` returns them: of the loss times the
+        optimizer's loss scale (under a `LossScaleOptimizer`, read here before
+        `apply` changes it) and, under `tf.distribute`, of this replica's loss
+        divided by the number of replicas, so their sum over the replicas (one
+        all-reduce, as the optimizer does) is the gradient of the global batch.
+        """
+        with _B.no_grad():
+            if _B.num_replicas() > 1:
+                grads = _B.replica_sum(grads)
+            if hasattr(_B, "squared_norm"):  # fused kernels where the backend has them
+                sq = _B.squared_norm(grads)
+            else:
+                sq = 0.0
+                for g in grads:
+                    sq = sq + ops.sum(ops.square(ops.cast(g, "float32")))
+            norm = ops.sqrt(ops.cast(sq, "float32"))
+            if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+                # The scale `scale_loss` multiplied the loss by.
+                scale = optimizer.dynamic_scale if optimizer.built else optimizer.initial_scale
+                norm = norm / ops.cast(scale, "float32")
+        return norm
 
     def _update_ema(self):
         m = self._gan_config["generator_ema"]

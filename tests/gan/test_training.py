@@ -9,7 +9,8 @@ import keras_graft
 from tests.gan.helpers import mlp_pair, ring_of_gaussians, weights
 
 DATA = ring_of_gaussians(256)
-LOGGED = {"d_loss", "g_loss", "d_real", "d_fake", "d_pace", "g_pace", "pace_ratio"}
+LOGGED = {"d_loss", "g_loss", "d_real", "d_fake", "d_pace", "g_pace", "pace_ratio",
+          "d_grad_norm", "g_grad_norm"}
 
 
 def _slots(optimizer):
@@ -30,6 +31,7 @@ def test_training_moves_all_state(d_steps):
     for key in LOGGED:
         assert np.all(np.isfinite(history.history[key])), key
     assert all(p > 0 for p in history.history["d_pace"] + history.history["g_pace"])
+    assert all(n > 0 for n in history.history["d_grad_norm"] + history.history["g_grad_norm"])
     steps = 2 * (256 // 64)
     assert int(gan.g_optimizer.iterations) == steps
     assert int(gan.d_optimizer.iterations) == d_steps * steps
@@ -55,7 +57,7 @@ def test_hinge_simultaneous_without_pace():
                 update="simultaneous", track_pace=False)
     history = gan.fit(DATA, batch_size=128, epochs=1, verbose=0)
     assert {"d_loss", "g_loss"} <= set(history.history)
-    assert "d_pace" not in history.history
+    assert not {"d_pace", "d_grad_norm", "g_grad_norm"} & set(history.history)
     assert np.isfinite(history.history["d_loss"][-1])
 
 
