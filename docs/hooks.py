@@ -9,10 +9,12 @@
   standard library at module level, so no Keras import slows the build).
 - The tutorial notebooks show Colab's badge image; on the site it is served
   from ``assets/colab-badge.svg`` so that pages load nothing from the network.
-- The results page carries a ``<!-- reproduce-report -->`` marker. When the
-  reproduction report ``benchmarks/results/reproduce_default/report.md`` exists,
-  its text replaces the marker (headings moved one level down, relative links
-  pointed at copies of its files published under ``results/reproduce_default/``).
+- The results page carries ``<!-- reproduce-report -->`` and
+  ``<!-- reproduce-long-report -->`` markers. When the reproduction report
+  ``benchmarks/results/reproduce_default/report.md`` (or ``reproduce_long/``)
+  exists, its text replaces the marker (headings moved two levels down,
+  relative links pointed at copies of its files published under
+  ``results/reproduce_default/`` or ``results/reproduce_long/``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ REPORT_DIR = os.path.join(ROOT, "benchmarks", "results", "reproduce_default")
 REPORT = os.path.join(REPORT_DIR, "report.md")
 REPORT_URI = "results/reproduce_default"
 REPORT_MARKER = "<!-- reproduce-report -->"
+LONG_REPORT_DIR = os.path.join(ROOT, "benchmarks", "results", "reproduce_long")
+LONG_REPORT_URI = "results/reproduce_long"
+LONG_REPORT_MARKER = "<!-- reproduce-long-report -->"
 CLI_MARKER = "<!-- cli-help -->"
 CLI = os.path.join(ROOT, "keras_graft", "cli.py")
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -62,35 +67,50 @@ def _missing_note(dotted: str) -> str:
     )
 
 
-def _report_assets() -> list[str]:
+def _reports() -> list[tuple[str, str, str, str]]:
+    """(marker, report folder, report.md, published URI) of each report."""
+    return [
+        (REPORT_MARKER, REPORT_DIR, REPORT, REPORT_URI),
+        (LONG_REPORT_MARKER, LONG_REPORT_DIR, os.path.join(LONG_REPORT_DIR, "report.md"),
+         LONG_REPORT_URI),
+    ]
+
+
+def _report_assets(report_dir: str | None = None) -> list[str]:
+    report_dir = REPORT_DIR if report_dir is None else report_dir
     found = []
-    if not os.path.isdir(REPORT_DIR):
+    if not os.path.isdir(report_dir):
         return found
-    for folder, _, names in os.walk(REPORT_DIR):
+    for folder, _, names in os.walk(report_dir):
         for name in sorted(names):
             if name.lower().endswith(_ASSET_EXTS):
-                rel = os.path.relpath(os.path.join(folder, name), REPORT_DIR)
+                rel = os.path.relpath(os.path.join(folder, name), report_dir)
                 found.append(rel.replace(os.sep, "/"))
     return found
 
 
 def on_files(files, config):
-    """Publish the reproduction report's plots and tables beside the results page."""
-    for rel in _report_assets():
-        uri = f"{REPORT_URI}/{rel}"
-        if files.get_file_from_path(uri) is None:
-            files.append(
-                File.generated(
-                    config, uri, abs_src_path=os.path.join(REPORT_DIR, rel)
+    """Publish the reproduction reports' plots and tables beside the results page."""
+    for _, report_dir, _, report_uri in _reports():
+        for rel in _report_assets(report_dir):
+            uri = f"{report_uri}/{rel}"
+            if files.get_file_from_path(uri) is None:
+                files.append(
+                    File.generated(
+                        config, uri, abs_src_path=os.path.join(report_dir, rel)
+                    )
                 )
-            )
     return files
 
 
-def _report_markdown() -> str:
-    with open(REPORT, encoding="utf-8") as f:
+def _report_markdown(report_dir: str | None = None, report: str | None = None,
+                     report_uri: str | None = None) -> str:
+    report_dir = REPORT_DIR if report_dir is None else report_dir
+    report = REPORT if report is None else report
+    report_uri = REPORT_URI if report_uri is None else report_uri
+    with open(report, encoding="utf-8") as f:
         text = f.read()
-    assets = set(_report_assets())
+    assets = set(_report_assets(report_dir))
 
     def relink(match):
         target = match.group(2)
@@ -98,15 +118,15 @@ def _report_markdown() -> str:
             return match.group(0)
         clean = target.split("#")[0].lstrip("./")
         if clean in assets:
-            return f"{match.group(1)}{REPORT_URI}/{clean}{match.group(3)}"
+            return f"{match.group(1)}{report_uri}/{clean}{match.group(3)}"
         # A link out of the report folder (e.g. to the repository): plain text.
         return match.group(0) if not match.group(1).startswith("[") else (
             match.group(1)[1:-2]
         )
 
     text = _LINK.sub(relink, text)
-    # The report's headings sit under the results page's own heading.
-    return re.sub(r"^(#{1,5}) ", r"#\1 ", text, flags=re.M)
+    # The report's headings sit under the results page's section heading.
+    return re.sub(r"^(#{1,4}) ", r"##\1 ", text, flags=re.M)
 
 
 def _cli_help() -> str:
@@ -136,17 +156,19 @@ def on_page_markdown(markdown, page, config, files):
         return match.group(0) if _module_exists(dotted) else _missing_note(dotted)
 
     markdown = _DIRECTIVE.sub(directive, markdown)
-    if REPORT_MARKER in markdown:
-        if os.path.isfile(REPORT):
-            body = _report_markdown()
+    for marker, report_dir, report, report_uri in _reports():
+        if marker not in markdown:
+            continue
+        if os.path.isfile(report):
+            body = _report_markdown(report_dir, report, report_uri)
         else:
+            rel = os.path.relpath(report, ROOT).replace(os.sep, "/")
             body = (
                 '!!! note "Reproduction report pending"\n'
-                "    `keras-graft reproduce` writes its default report to "
-                "`benchmarks/results/reproduce_default/report.md`; it is shown "
-                "here once it is in the repository.\n"
+                f"    `keras-graft reproduce` writes this report to `{rel}`; it is "
+                "shown here once it is in the repository.\n"
             )
-        markdown = markdown.replace(REPORT_MARKER, body)
+        markdown = markdown.replace(marker, body)
     if CLI_MARKER in markdown:
         if os.path.isfile(CLI):
             markdown = markdown.replace(CLI_MARKER, _cli_help())

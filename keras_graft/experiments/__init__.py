@@ -1,46 +1,62 @@
 """Experiments of the paper: the synthetic framework, planar mixtures, digits.
 
-- `reproduce`: run a preset ("tiny", "default", "paper") end to end and write a
-  report folder (report.md with a verdict per claim, PNG plots, results.json).
-- `SyntheticConfig`, `SyntheticRun`, `train_synthetic`: the synthetic
-  framework (linear generator, cubic discriminator, K orthonormal modes),
-  trained by the optimizers of Keras and keras_graft, vectorized on JAX.
+- `reproduce`: run a preset ("tiny", "default", "long", "paper") end to end and
+  write a report folder (report.md with a verdict per claim, PNG plots,
+  results.json).
+- `SyntheticConfig`, `SyntheticRun`, `train_synthetic`, `classify`: the
+  synthetic framework (linear generator, cubic discriminator, K orthonormal
+  modes), trained by the optimizers of Keras and keras_graft, vectorized on JAX.
 - `GANConfig`, `run_gan`: GANs through `keras_graft.GAN.fit` (ring, grid,
   digits, CIFAR-10).
+- `stats`: the intervals behind the verdicts; `claims`: each claim with its
+  rule and its verdict; `analysis`: the summaries they read; `plots`: one
+  function per figure of the report.
 - `make_optimizer`, `OPTIMIZERS`, `LinearDecay`, `linear_decay`, the
-  networks, `PRESETS` and `get_preset`.
+  networks, `PRESETS`, `Preset`, `SyntheticPlan`, `GANBenchmark` and
+  `get_preset`.
 """
 
-from keras_graft.experiments import networks, report, synthetic
+from keras_graft.experiments import networks, stats
 from keras_graft.experiments.factory import OPTIMIZERS, make_optimizer
 from keras_graft.experiments.gan_runs import GANConfig, run_gan
-from keras_graft.experiments.presets import PRESETS, Preset, get_preset
-from keras_graft.experiments.reproduce import reproduce, synthetic_runs
+from keras_graft.experiments.presets import (
+    PRESETS,
+    GANBenchmark,
+    Preset,
+    SyntheticPlan,
+    get_preset,
+)
+from keras_graft.experiments.reproduce import reproduce, synthetic_jobs
 from keras_graft.experiments.schedules import LinearDecay, linear_decay
 from keras_graft.experiments.synthetic import (
+    OUTCOMES,
     SyntheticConfig,
     SyntheticResult,
     SyntheticRun,
+    classify,
     train_synthetic,
 )
 
 __all__ = [
+    "GANBenchmark",
     "GANConfig",
     "LinearDecay",
     "OPTIMIZERS",
+    "OUTCOMES",
     "PRESETS",
     "Preset",
     "SyntheticConfig",
+    "SyntheticPlan",
     "SyntheticResult",
     "SyntheticRun",
+    "classify",
     "get_preset",
     "linear_decay",
     "make_optimizer",
     "networks",
-    "report",
     "reproduce",
     "run_gan",
-    "synthetic",
-    "synthetic_runs",
+    "stats",
+    "synthetic_jobs",
     "train_synthetic",
 ]

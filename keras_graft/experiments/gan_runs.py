@@ -60,6 +60,8 @@ class GANConfig:
             mixture (the coverage radius is 3 of them).
         run_eagerly (bool): Passed to `GAN.compile` (the `tiny` preset: a
             few eager steps cost less than compiling them).
+        upsample (str): Upsampling of the DCGAN generator, "subpixel" or
+            "transpose" (see `networks.dcgan_generator`).
     """
 
     experiment: str = "digits"
@@ -82,6 +84,7 @@ class GANConfig:
     num_train: int | None = None
     mixture_std: float = 0.05
     run_eagerly: bool = False
+    upsample: str = "subpixel"
 
     def __post_init__(self) -> None:
         if self.experiment not in EXPERIMENTS:
@@ -126,7 +129,8 @@ def _networks(config: GANConfig, seed: int, sample_shape: tuple) -> tuple:
         )
     size, channels = sample_shape[0], sample_shape[2]
     return (
-        networks.dcgan_generator(config.latent_dim, config.width, size, channels, seed),
+        networks.dcgan_generator(config.latent_dim, config.width, size, channels, seed,
+                                 upsample=config.upsample),
         networks.dcgan_discriminator(config.width, size, channels, seed),
     )
 
@@ -239,7 +243,8 @@ def run_gan(
     Returns:
         dict: ``optimizer``, ``seed``, ``learning_rate``, ``eval_steps``,
         ``evals`` (one metric dict per evaluation), ``final`` (the last one),
-        ``pace`` (``d_pace``, ``g_pace``, ``pace_ratio`` per logged batch),
+        ``pace`` (``d_pace``, ``g_pace``, ``pace_ratio``, ``d_grad_norm``,
+        ``g_grad_norm`` per logged batch),
         ``steps_per_s``, ``seconds``, ``diverged`` (the losses became NaN or
         Inf and training stopped; later evaluations score nan), and ``samples`` (numpy, the last
         generated batch; not JSON).
@@ -304,7 +309,7 @@ def run_gan(
         samples = keras.ops.convert_to_numpy(gan.generate(z_eval))
         evals.append(evaluate(samples))
     pace = {key: [r.get(key, math.nan) for r in collector.rows]
-            for key in ("d_pace", "g_pace", "pace_ratio")}
+            for key in ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")}
     return {
         "experiment": config.experiment,
         "optimizer": optimizer,

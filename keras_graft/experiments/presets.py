@@ -2,11 +2,17 @@
 
 - ``tiny``: seconds per backend, for the tests (tiny networks, few steps, the
   pixel stand-in metric for digits).
-- ``default``: the embedded default, the whole `reproduce` in well under 10
-  minutes on 2 CPU cores (JAX).
-- ``paper``: longer runs and more seeds for a GPU, with a learning-rate
-  search for each optimizer on digits and CIFAR-10 (WGAN-GP ResNet) through
-  tfds `load_images` (the dataset must be prepared on disk).
+- ``default``: the embedded default, the whole `reproduce` in at most 10
+  minutes on 2 CPU cores (JAX, two worker processes).
+- ``long``: the same benchmarks with more seeds, a learning-rate search for
+  every GAN optimizer and longer digit runs; about an hour on 2 CPU cores.
+- ``paper``: GPU scale: longer runs, more seeds, a learning-rate search on
+  digits and CIFAR-10 (the WGAN-GP ResNet pair; tfds must have CIFAR-10 on
+  disk). Expected time: several hours on one GPU (see the docs' results page).
+
+Seeds: the reported ("fresh") seeds of a run with ``seed_offset = s`` are
+``s, s + 1, ...``; learning-rate searches pick their rate on selection seeds
+``s + 1000, s + 1001, ...``, never on the reported ones.
 """
 
 from __future__ import annotations
@@ -16,22 +22,93 @@ from dataclasses import dataclass, field, replace
 from keras_graft.experiments.gan_runs import GANConfig
 from keras_graft.experiments.synthetic import SyntheticConfig
 
-#: Learning rates of the image GANs: the best of a 4-5 point search each in a
-#: first study on the shipped digits (paper-notes), the same effort for all.
+#: Base learning rates of the digit GANs (linear decay to zero for every
+#: optimizer). Chosen by the learning-rate search of the `long` preset's
+#: predecessor on selection seeds (`docs/results.md`); the `long` and `paper`
+#: presets search x1/3, x1, x3 around them.
 DIGIT_LEARNING_RATES = {
-    "adam": 3e-3, "ada_nsgda": 3e-3, "ada_dir": 3e-2, "nsgda": 1e-3, "sgda": 1e-2,
+    "adam": 3e-3, "ada_nsgda": 3e-3, "ada_dir": 3e-2, "nsgda": 3e-3, "sgda": 1e-2,
 }
-#: Optimizer arguments of the image and mixture GANs.
+#: Optimizer arguments of the image and mixture GANs: Adam's betas as in
+#: DCGAN (beta_1 = 0.5) for Adam and both grafts; nSGDA per variable with
+#: steps scaled by sqrt(size), which mimics Adam's per-block step.
 GAN_OPTIONS = {
     "adam": {"beta_1": 0.5},
     "ada_nsgda": {"beta_1": 0.5},
     "ada_dir": {"beta_1": 0.5},
     "nsgda": {"scale": "sqrt_size"},
 }
-#: Learning rates of the planar mixtures.
+#: Base learning rates of the planar mixtures.
 MIXTURE_LEARNING_RATES = {
     "adam": 2e-3, "ada_nsgda": 2e-3, "ada_dir": 2e-2, "nsgda": 2e-3, "sgda": 2e-2,
 }
+#: The synthetic optimizers: label -> (optimizer name, options). Adam and
+#: Ada-nSGDA use the GANs' betas (beta_1 = 0.5, beta_2 = 0.999).
+SYNTHETIC_OPTIMIZERS = {
+    "sgda": ("sgda", {}),
+    "nsgda": ("nsgda", {}),
+    "nsgda_global": ("nsgda", {"granularity": "global"}),
+    "ada_nsgda": ("ada_nsgda", {"beta_1": 0.5}),
+    "adam": ("adam", {"beta_1": 0.5}),
+}
+
+
+@dataclass(frozen=True)
+class SyntheticPlan:
+    """The synthetic experiments of a preset.
+
+    Attributes:
+        config (SyntheticConfig): The base problem (its ``loss`` is replaced
+            by each of `losses`).
+        grid (tuple[float, ...]): Learning rates; every optimizer runs every
+            pair (lr_G, lr_D) of them.
+        seeds (int): Seeds per grid cell.
+        optimizers (dict[str, tuple[str, dict]]): Label -> (optimizer name,
+            options), see `SYNTHETIC_OPTIMIZERS`.
+        losses (tuple[str, ...]): Generator losses, each a full grid.
+        phase_init_stds (tuple[float, ...]): Initial scales of the phase
+            diagram (SGDA against nSGDA).
+        phase_dims (tuple[int, ...]): Dimensions of the phase diagram.
+        phase_grid (tuple[float, ...]): Learning rates of each phase cell
+            (every pair, per optimizer; the cell shows the best pair).
+        phase_seeds (int): Seeds per phase run.
+    """
+
+    config: SyntheticConfig
+    grid: tuple
+    seeds: int
+    optimizers: dict = field(default_factory=lambda: dict(SYNTHETIC_OPTIMIZERS))
+    losses: tuple = ("non_saturating", "minimax")
+    phase_init_stds: tuple = ()
+    phase_dims: tuple = ()
+    phase_grid: tuple = ()
+    phase_seeds: int = 0
+
+
+@dataclass(frozen=True)
+class GANBenchmark:
+    """One GAN benchmark of a preset.
+
+    Attributes:
+        config (GANConfig): The benchmark (its learning rates are the bases).
+        seeds (int): Fresh seeds, on which the reported numbers are measured.
+        search (tuple[float, ...]): Multipliers of each optimizer's base rate
+            tried on the selection seeds (the same search for every
+            optimizer); ``(1.0,)`` runs the base rate without a search.
+        selection_seeds (int): Seeds of the search (0 when there is none).
+        score_evals (int): The run's score averages its last this many
+            evaluations.
+    """
+
+    config: GANConfig
+    seeds: int
+    search: tuple = (1.0,)
+    selection_seeds: int = 0
+    score_evals: int = 2
+
+    def __post_init__(self) -> None:
+        if len(self.search) > 1 and self.selection_seeds < 1:
+            raise ValueError("a learning-rate search needs selection_seeds >= 1")
 
 
 @dataclass(frozen=True)
@@ -40,109 +117,139 @@ class Preset:
 
     Attributes:
         name (str): Preset name.
-        seeds (int): Seeds of every synthetic configuration.
-        gan_seeds (int): Seeds of every GAN benchmark and optimizer.
-        synthetic (SyntheticConfig): The synthetic problem.
-        sgda_grid (tuple[float, ...]): Learning rates; SGDA runs every pair
-            (lr_G, lr_D) of them.
-        simultaneous_grid (bool): Also run the SGDA grid with simultaneous
-            updates.
-        sweeps (dict[str, tuple[float, ...]]): Per other optimizer, learning
-            rates (lr_G = lr_D) tried on the synthetic problem.
-        synthetic_options (dict[str, dict]): Optimizer arguments there.
-        gans (tuple[GANConfig, ...]): The GAN benchmarks.
-        lr_multipliers (tuple[float, ...]): Each GAN optimizer is run at its
-            learning rate times each of these (the same search for all); the
-            best mean score is reported.
+        synthetic (SyntheticPlan): The synthetic experiments.
+        gans (tuple[GANBenchmark, ...]): The GAN benchmarks.
+        margin (float): Non-inferiority factor of the GAN comparisons: an
+            optimizer is as good as Adam when its score ratio to Adam's is
+            below this factor with 95 % confidence.
+        next_preset (str | None): The preset to run when a verdict here is
+            inconclusive.
+        description (str): One line for `--help` and the report.
     """
 
     name: str
-    seeds: int
-    gan_seeds: int
-    synthetic: SyntheticConfig
-    sgda_grid: tuple
-    simultaneous_grid: bool
-    sweeps: dict
-    synthetic_options: dict = field(default_factory=dict)
+    synthetic: SyntheticPlan
     gans: tuple = ()
-    lr_multipliers: tuple = (1.0,)
+    margin: float = 1.25
+    next_preset: str | None = None
+    description: str = ""
 
 
-def _gans(steps_mix: int, steps_digits: int, width_mix: int, width_digits: int,
-          batch_digits: int, metric: str, eval_samples: int, spe: int,
-          every_mix: int, every_digits: int, eager: bool = False) -> tuple:
-    mixture = dict(
-        run_eagerly=eager,
-        steps=steps_mix, eval_every=every_mix, batch_size=64, eval_samples=eval_samples,
-        latent_dim=8, width=width_mix, learning_rates=dict(MIXTURE_LEARNING_RATES),
-        options=dict(GAN_OPTIONS), steps_per_execution=spe,
-    )
-    return (
-        GANConfig(experiment="ring", **mixture),
-        GANConfig(experiment="grid", **mixture),
-        GANConfig(
-            experiment="digits", steps=steps_digits, eval_every=every_digits,
-            batch_size=batch_digits, eval_samples=eval_samples, latent_dim=32,
-            width=width_digits, learning_rates=dict(DIGIT_LEARNING_RATES),
-            options=dict(GAN_OPTIONS), metric=metric, steps_per_execution=spe,
-            run_eagerly=eager,
-        ),
+def _mixture(steps: int, eval_every: int, spe: int, eager: bool = False,
+             width: int = 64) -> GANConfig:
+    return GANConfig(
+        experiment="ring", steps=steps, eval_every=eval_every, batch_size=64,
+        eval_samples=2000, latent_dim=8, width=width, lr_decay=True,
+        learning_rates=dict(MIXTURE_LEARNING_RATES), options=dict(GAN_OPTIONS),
+        steps_per_execution=spe, run_eagerly=eager,
     )
 
 
-_SWEEPS = {
-    "nsgda": (0.01, 0.03, 0.1, 0.3),
-    "ada_nsgda": (0.001, 0.003, 0.01, 0.03),
-    "adam": (0.0003, 0.001, 0.003, 0.01),
-}
+def _digits(steps: int, eval_every: int, spe: int, width: int = 32, batch: int = 64,
+            metric: str = "digits", eager: bool = False, eval_samples: int = 1000,
+            optimizers: tuple = ("adam", "ada_nsgda", "ada_dir", "nsgda", "sgda"),
+            ) -> GANConfig:
+    return GANConfig(
+        experiment="digits", steps=steps, eval_every=eval_every, batch_size=batch,
+        eval_samples=eval_samples, latent_dim=32, width=width, lr_decay=True,
+        learning_rates=dict(DIGIT_LEARNING_RATES), options=dict(GAN_OPTIONS),
+        metric=metric, steps_per_execution=spe, run_eagerly=eager, optimizers=optimizers,
+    )
+
+
+#: The default's digit runs: what the verdicts of claims 1 (Ada-nSGDA) and 2
+#: (nSGDA) compare with Adam. A 1,500-step digit run costs about a minute of
+#: both cores, so the reverse graft and SGDA run on digits in `long` only.
+_DIGIT_DEFAULT = ("adam", "ada_nsgda", "nsgda")
+_DEFAULT_GRID = (1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
+_SEARCH = (1 / 3, 1.0, 3.0)
 
 PRESETS: dict[str, Preset] = {
     "tiny": Preset(
         name="tiny",
-        seeds=2,
-        gan_seeds=1,
-        synthetic=SyntheticConfig(dim=8, num_modes=2, steps=200, log_every=50),
-        sgda_grid=(0.3, 1.0),
-        simultaneous_grid=False,
-        sweeps={"nsgda": (0.1,), "ada_nsgda": (0.01,), "adam": (0.01,)},
-        gans=_gans(4, 4, 8, 4, 16, "pixels", 64, 1, 2, 2, eager=True),
+        description="seconds, for the tests: tiny networks, few steps",
+        synthetic=SyntheticPlan(
+            config=SyntheticConfig(dim=8, num_modes=2, steps=200, log_every=50),
+            grid=(0.1, 1.0), seeds=2,
+            phase_init_stds=(0.02, 0.05), phase_dims=(8,), phase_grid=(0.3,),
+            phase_seeds=2,
+        ),
+        gans=(
+            GANBenchmark(_mixture(4, 2, 1, eager=True, width=8), seeds=2,
+                         search=(0.5, 1.0), selection_seeds=1, score_evals=1),
+            GANBenchmark(_digits(4, 2, 1, width=4, batch=16, metric="pixels", eager=True,
+                                 eval_samples=64), seeds=2, score_evals=1),
+        ),
+        next_preset="default",
     ),
     "default": Preset(
         name="default",
-        seeds=3,
-        gan_seeds=2,
-        synthetic=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
-        sgda_grid=(0.1, 0.3, 1.0, 3.0, 10.0),
-        simultaneous_grid=True,
-        sweeps=dict(_SWEEPS),
-        gans=_gans(2000, 600, 64, 16, 32, "digits", 1000, 50, 500, 200),
+        description="the embedded default: at most 10 minutes on 2 CPU cores (JAX)",
+        synthetic=SyntheticPlan(
+            config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
+            grid=_DEFAULT_GRID, seeds=16,
+            phase_init_stds=(0.005, 0.02, 0.08), phase_dims=(16, 64, 256),
+            phase_grid=(0.03, 0.3, 3.0), phase_seeds=8,
+        ),
+        gans=(
+            GANBenchmark(_mixture(1500, 250, 50), seeds=3, search=_SEARCH,
+                         selection_seeds=1),
+            GANBenchmark(_digits(1500, 250, 50, optimizers=_DIGIT_DEFAULT), seeds=3),
+        ),
+        next_preset="long",
     ),
 }
 
-_paper_gans = _gans(10000, 5000, 128, 64, 64, "digits", 5000, 100, 1000, 500)
+PRESETS["long"] = Preset(
+    name="long",
+    description="about an hour on 2 CPU cores: more seeds, a learning-rate search, "
+                "longer digit runs",
+    synthetic=SyntheticPlan(
+        config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
+        grid=(1e-4, 3e-4) + _DEFAULT_GRID + (10.0,), seeds=32,
+        phase_init_stds=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08),
+        phase_dims=(16, 32, 64, 128, 256),
+        phase_grid=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), phase_seeds=16,
+    ),
+    gans=(
+        GANBenchmark(_mixture(4000, 500, 50), seeds=6, search=_SEARCH, selection_seeds=2),
+        GANBenchmark(_digits(3000, 500, 50), seeds=4, search=_SEARCH, selection_seeds=1),
+    ),
+    next_preset="paper",
+)
+
 PRESETS["paper"] = Preset(
     name="paper",
-    seeds=10,
-    gan_seeds=5,
-    synthetic=SyntheticConfig(dim=128, num_modes=8, steps=20000, log_every=500),
-    sgda_grid=(0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
-    simultaneous_grid=True,
-    sweeps={k: v + (v[-1] * 3,) for k, v in _SWEEPS.items()},
-    gans=_paper_gans + (
-        GANConfig(
-            experiment="cifar10", steps=100000, eval_every=10000, batch_size=64,
-            eval_samples=10000, latent_dim=128, width=128, loss="wasserstein",
-            gradient_penalty="wgan_gp", d_steps=5, lr_decay=True,
-            learning_rates={"adam": 2e-4, "ada_nsgda": 2e-4, "ada_dir": 2e-2,
-                            "nsgda": 2e-4, "sgda": 2e-2},
-            options={"adam": {"beta_1": 0.0, "beta_2": 0.9},
-                     "ada_nsgda": {"beta_1": 0.0, "beta_2": 0.9},
-                     "ada_dir": {"beta_1": 0.0, "beta_2": 0.9},
-                     "nsgda": {"scale": "sqrt_size"}},
-            steps_per_execution=100,
+    description="GPU scale: digits and CIFAR-10 (WGAN-GP ResNet) with a "
+                "learning-rate search; hours on one GPU",
+    synthetic=SyntheticPlan(
+        config=SyntheticConfig(dim=128, num_modes=8, steps=20000, log_every=500),
+        grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0), seeds=32,
+        phase_init_stds=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08),
+        phase_dims=(32, 64, 128, 256, 512),
+        phase_grid=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), phase_seeds=16,
+    ),
+    gans=(
+        GANBenchmark(_mixture(10000, 1000, 100), seeds=10, search=_SEARCH,
+                     selection_seeds=3),
+        GANBenchmark(_digits(10000, 1000, 100, width=64), seeds=8, search=_SEARCH,
+                     selection_seeds=2),
+        GANBenchmark(
+            GANConfig(
+                experiment="cifar10", steps=100000, eval_every=10000, batch_size=64,
+                eval_samples=10000, latent_dim=128, width=128, loss="wasserstein",
+                gradient_penalty="wgan_gp", d_steps=5, lr_decay=True,
+                learning_rates={"adam": 2e-4, "ada_nsgda": 2e-4, "ada_dir": 2e-2,
+                                "nsgda": 2e-4, "sgda": 2e-2},
+                options={"adam": {"beta_1": 0.0, "beta_2": 0.9},
+                         "ada_nsgda": {"beta_1": 0.0, "beta_2": 0.9},
+                         "ada_dir": {"beta_1": 0.0, "beta_2": 0.9},
+                         "nsgda": {"scale": "sqrt_size"}},
+                steps_per_execution=100,
+            ),
+            seeds=5, search=_SEARCH, selection_seeds=1,
         ),
     ),
-    lr_multipliers=(1 / 3, 1.0, 3.0),
 )
 
 
@@ -150,8 +257,9 @@ def get_preset(name: str, seeds: int | None = None) -> Preset:
     """A preset by name, optionally with another number of seeds.
 
     Args:
-        name (str): "tiny", "default" or "paper".
-        seeds (int | None): Overrides both ``seeds`` and ``gan_seeds``.
+        name (str): "tiny", "default", "long" or "paper".
+        seeds (int | None): Overrides the fresh seeds of every GAN benchmark
+            and the seeds per synthetic grid cell.
 
     Returns:
         Preset: The preset.
@@ -160,7 +268,11 @@ def get_preset(name: str, seeds: int | None = None) -> Preset:
         raise ValueError(f"unknown preset {name!r}; expected one of {list(PRESETS)}")
     preset = PRESETS[name]
     if seeds is not None:
-        if seeds < 1:
-            raise ValueError(f"seeds must be >= 1, got {seeds}")
-        preset = replace(preset, seeds=int(seeds), gan_seeds=int(seeds))
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+            raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+        preset = replace(
+            preset,
+            synthetic=replace(preset.synthetic, seeds=seeds),
+            gans=tuple(replace(g, seeds=seeds) for g in preset.gans),
+        )
     return preset

@@ -1,46 +1,108 @@
-"""`reproduce`: run a preset end to end and write the report folder."""
+"""`reproduce`: run a preset end to end and write the report folder.
+
+The work is a list of independent jobs (one synthetic optimizer grid, one GAN
+run) that `JobRunner` spreads over worker processes, one per core. A GAN
+benchmark with a learning-rate search first runs every candidate rate on the
+selection seeds; once an optimizer's selection runs are in, its chosen rate is
+run on the fresh seeds, which alone are reported.
+"""
 
 from __future__ import annotations
 
 import json
-
+import math
 import os
+import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Callable
 
-import keras
 import numpy as np
 
-from keras_graft.experiments import report as report_lib
-from keras_graft.experiments.gan_runs import config_dict, run_gan
-from keras_graft.experiments.presets import Preset, get_preset
-from keras_graft.experiments.synthetic import SyntheticRun, train_synthetic
+from keras_graft.experiments.presets import GANBenchmark, Preset, SyntheticPlan, get_preset
+
+#: Seeds of a learning-rate search start here (plus the seed offset).
+SELECTION_SEED_BASE = 1000
 
 
-def synthetic_runs(preset: Preset) -> list[SyntheticRun]:
-    """The synthetic runs of a preset: the SGDA grid(s) and the other sweeps.
+# ------------------------------------------------------------------ the jobs
+
+
+def synthetic_jobs(plan: SyntheticPlan, seed_offset: int = 0) -> list[tuple[tuple, Any, list]]:
+    """The synthetic jobs of a plan: one per (grid or phase cell, loss, optimizer).
 
     Args:
-        preset (Preset): The preset.
+        plan (SyntheticPlan): The synthetic experiments.
+        seed_offset (int): Added to every seed.
 
     Returns:
-        list[SyntheticRun]: Tagged "grid" (SGDA, alternating),
-        "grid_simultaneous" (SGDA, simultaneous; trained separately) and
-        "sweep" (the other optimizers, lr_G = lr_D).
+        list[tuple[tuple, SyntheticConfig, list[SyntheticRun]]]: ``(key,
+        config, runs)``; key ``("grid", loss, label)`` or ``("phase",
+        init_std, dim, label)``; each run's ``tag`` is its optimizer label.
     """
-    runs = []
-    for seed in range(preset.seeds):
-        for lr_g in preset.sgda_grid:
-            for lr_d in preset.sgda_grid:
-                runs.append(SyntheticRun("sgda", lr_g, lr_d, seed, tag="grid"))
-        for opt, lrs in preset.sweeps.items():
-            for lr in lrs:
-                runs.append(SyntheticRun(opt, lr, lr, seed,
-                                         dict(preset.synthetic_options.get(opt, {})),
-                                         tag="sweep"))
-    return runs
+    from keras_graft.experiments.synthetic import SyntheticRun
+
+    jobs = []
+    seeds = range(seed_offset, seed_offset + plan.seeds)
+    for loss in plan.losses:
+        cfg = replace(plan.config, loss=loss)
+        for label, (name, options) in plan.optimizers.items():
+            runs = [SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
+                    for lr_g in plan.grid for lr_d in plan.grid for s in seeds]
+            jobs.append((("grid", loss, label), cfg, runs))
+    phase_seeds = range(seed_offset, seed_offset + plan.phase_seeds)
+    for init in plan.phase_init_stds:
+        for dim in plan.phase_dims:
+            cfg = replace(plan.config, init_std=init, dim=dim, loss="non_saturating")
+            for label in ("sgda", "nsgda"):
+                name, options = plan.optimizers[label]
+                runs = [SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
+                        for lr_g in plan.phase_grid for lr_d in plan.phase_grid
+                        for s in phase_seeds]
+                jobs.append((("phase", init, dim, label), cfg, runs))
+    return jobs
+
+
+def _synthetic_job(kind: str, config: Any, runs: list) -> list[dict]:
+    """Worker side: train one synthetic group; compact per-run dicts."""
+    from keras_graft.experiments.synthetic import train_synthetic
+
+    results, _ = train_synthetic(config, runs)
+    out = []
+    for r in results:
+        out.append({
+            "kind": kind, "init_std": config.init_std, "dim": config.dim,
+            "label": r.run.tag, "loss": config.loss, "lr_g": r.run.lr_g,
+            "lr_d": r.run.lr_d, "seed": r.run.seed, "outcome": r.outcome,
+            "final_modes": r.final_modes, "mode_mass": r.mode_mass,
+            "best_cosines": r.best_cosines, "pace_ratio": r.pace_ratio(),
+            "d_step": r.d_step, "g_step": r.g_step,
+        })
+    return out
+
+
+def _gan_job(config: Any, optimizer: str, seed: int, lr: float, keep_samples: bool) -> dict:
+    """Worker side: one GAN run (samples only where asked, to keep results small)."""
+    from keras_graft.experiments.gan_runs import run_gan
+
+    r = run_gan(config, optimizer, seed, lr)
+    samples = r.pop("samples")
+    r["samples"] = samples if keep_samples else None
+    return r
+
+
+def _synthetic_cost(config: Any, runs: list) -> float:
+    # Measured: about 57 runs/s of 3,000 steps at d = 64 on one core.
+    return 1.0 + len(runs) * config.steps / 170_000 * max(1.0, config.dim / 64) ** 0.5
+
+
+def _gan_cost(config: Any) -> float:
+    rates = {"digits": 30.0, "ring": 600.0, "grid": 600.0, "cifar10": 5.0}
+    return 8.0 + config.steps / rates[config.experiment]
+
+
+# --------------------------------------------------------------- the report
 
 
 def _jsonable(x: Any) -> Any:
@@ -56,7 +118,27 @@ def _jsonable(x: Any) -> Any:
         return bool(x)
     if isinstance(x, np.ndarray):
         return _jsonable(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
     return x
+
+
+def git_commit() -> str | None:
+    """The git commit of the package's checkout, with ``-dirty`` if it has changes.
+
+    Returns:
+        str | None: The commit, or None outside a git checkout.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sha + ("-dirty" if dirty else "") if sha else None
 
 
 def _log(msg: str, stream: Any) -> None:
@@ -64,123 +146,185 @@ def _log(msg: str, stream: Any) -> None:
         print(msg, file=stream, flush=True)
 
 
+def _check_args(seed_offset: Any, workers: Any) -> None:
+    if isinstance(seed_offset, bool) or not isinstance(seed_offset, (int, np.integer)) \
+            or seed_offset < 0:
+        raise ValueError(f"seed_offset must be a non-negative integer, got {seed_offset!r}")
+    if workers is not None and (isinstance(workers, bool)
+                                or not isinstance(workers, (int, np.integer)) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+
+
 def reproduce(
     preset: str | Preset = "default",
     out_dir: str | os.PathLike = "keras_graft_report",
     seeds: int | None = None,
+    seed_offset: int = 0,
     log: Any = sys.stderr,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[float, float, str], None] | None = None,
+    workers: int | None = None,
 ) -> dict:
     """Run every experiment of a preset and write the report folder.
 
-    Writes ``report.md`` (one table per claim, with its verdict), the PNG plots
-    and ``results.json`` (every number of the report, the configs, the
-    per-run measurements and the rules of the verdicts) into `out_dir`.
+    Writes ``report.md`` (a plain-words summary, then one section per claim
+    with its rule, its intervals and its verdict), the PNG plots and
+    ``results.json`` (every number of the report, the configs and the
+    per-run measurements) into `out_dir`.
 
     Args:
-        preset (str | Preset): "tiny", "default", "paper", or a `Preset`.
+        preset (str | Preset): "tiny", "default", "long", "paper", or a `Preset`.
         out_dir (str | os.PathLike): The report folder (created).
         seeds (int | None): Overrides the preset's numbers of seeds.
+        seed_offset (int): Added to every seed of the run (fresh and selection
+            seeds alike).
         log (Any): A text stream for progress lines (None: silent).
-        progress (Callable[[str], None] | None): Called with a short label
-            after each finished unit of work.
+        progress (Callable[[float, float, str], None] | None): Called as
+            ``progress(done, total, label)`` after each finished job, with the
+            estimated work done so far and in all (constant), and a label.
+        workers (int | None): Worker processes (None: one per CPU core; 1 runs
+            everything in this process).
 
     Returns:
         dict: The results (as saved in ``results.json``).
     """
+    import keras
+
+    from keras_graft import __version__
+    from keras_graft.experiments import analysis, claims, plots
+    from keras_graft.experiments.report import render_markdown
+    from keras_graft.experiments.workers import JobRunner, default_workers
+
+    _check_args(seed_offset, workers)
     preset = get_preset(preset, seeds) if isinstance(preset, str) else preset
+    workers = default_workers() if workers is None else int(workers)
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
     backend = keras.backend.backend()
-    _log(f"keras-graft reproduce: preset {preset.name}, backend {backend}", log)
+    _log(f"keras-graft reproduce: preset {preset.name}, backend {backend}, "
+         f"{workers} worker(s), seed offset {seed_offset}", log)
 
-    # Synthetic framework.
-    runs = synthetic_runs(preset)
-    t0 = time.perf_counter()
-    results_syn, timing = train_synthetic(preset.synthetic, runs)
-    syn_dicts = [r.to_dict() for r in results_syn]
-    if preset.simultaneous_grid:
-        from dataclasses import replace
+    gans = [b for b in preset.gans if b.config.experiment != "cifar10" or _cifar_available()]
+    if len(gans) < len(preset.gans):
+        _log("[cifar10] skipped: tfds cifar10 is not prepared on this machine", log)
+    if any(b.config.experiment == "digits" and b.config.metric == "digits" for b in gans):
+        # Trained once and cached on disk, before the workers read it.
+        from keras_graft.metrics import digit_classifier, digit_statistics
 
-        sim_cfg = replace(preset.synthetic, update="simultaneous")
-        sim_runs = [replace(r, tag="grid_simultaneous") for r in runs if r.tag == "grid"]
-        sim_results, sim_timing = train_synthetic(sim_cfg, sim_runs)
-        syn_dicts += [r.to_dict() for r in sim_results]
-        timing["seconds"] += sim_timing["seconds"]
-        timing["steps_per_s"] = (len(runs) + len(sim_runs)) * preset.synthetic.steps / max(
-            timing["seconds"], 1e-9)
-    _log(f"[synthetic] {len(syn_dicts)} runs x {preset.synthetic.steps} steps in "
-         f"{time.perf_counter() - t0:.1f} s ({timing['steps_per_s']:.0f} steps/s)", log)
-    if progress:
-        progress("synthetic")
-    syn_summary = report_lib.summarize_synthetic(syn_dicts, preset.synthetic.num_modes)
-    syn_cfg = asdict(preset.synthetic)
-    syn_cfg.update(m_g=preset.synthetic.m_g, m_d=preset.synthetic.m_d,
-                   norm_range=list(preset.synthetic.norm_range()))
+        digit_classifier()
+        digit_statistics("test")
 
-    # GAN benchmarks.
-    gans: dict[str, dict] = {}
-    samples: dict[str, dict] = {}
-    for cfg in preset.gans:
-        if cfg.experiment == "cifar10" and not _cifar_available():
-            _log("[cifar10] skipped: tfds cifar10 is not prepared on this machine", log)
-            continue
-        exp_runs = []
-        samples[cfg.experiment] = {}
-        for opt in cfg.optimizers:
-            for mult in preset.lr_multipliers:
-                lr = cfg.learning_rates[opt] * mult
-                for seed in range(preset.gan_seeds):
-                    t1 = time.perf_counter()
-                    r = run_gan(cfg, opt, seed, lr)
-                    x = r.pop("samples")
-                    if seed == 0 and mult == preset.lr_multipliers[len(preset.lr_multipliers) // 2]:
-                        samples[cfg.experiment][opt] = x
-                    exp_runs.append(r)
-                    final = ", ".join(f"{k} {v:.3g}" for k, v in r["final"].items())
-                    _log(f"[{cfg.experiment}] {opt} lr {lr:.3g} seed {seed}: {final} "
-                         f"({time.perf_counter() - t1:.1f} s, {r['steps_per_s']:.0f} steps/s)",
-                         log)
-                    if progress:
-                        progress(f"{cfg.experiment}/{opt}/{seed}")
-        gans[cfg.experiment] = {
-            "config": config_dict(cfg),
-            "runs": exp_runs,
-            "summary": report_lib.summarize_gan(exp_runs),
-        }
+    syn_jobs = synthetic_jobs(preset.synthetic, seed_offset)
+    total = sum(_synthetic_cost(c, r) for _, c, r in syn_jobs)
+    for b in gans:
+        n_sel = len(b.search) * b.selection_seeds if len(b.search) > 1 else 0
+        total += len(b.config.optimizers) * (n_sel + b.seeds) * _gan_cost(b.config)
+    done = 0.0
+    syn_runs: list[dict] = []
+    gan_runs: dict[str, list[dict]] = {b.config.experiment: [] for b in gans}
+    selection: dict[tuple, list[dict]] = {}
+    samples: dict[str, dict] = {b.config.experiment: {} for b in gans}
 
-    claims = report_lib.claim_verdicts(
-        syn_summary, {k: v["summary"] for k, v in gans.items()}
-    )
+    def fresh(runner: JobRunner, b: GANBenchmark, opt: str, lr: float) -> None:
+        for i in range(b.seeds):
+            runner.submit(("gan", b.config.experiment, opt, "fresh", lr, i), _gan_job,
+                          b.config, opt, seed_offset + i, lr, i == 0)
+
+    with JobRunner(workers) as runner:
+        # Longest jobs first: the digit runs, then the synthetic grids, then the rest.
+        for b in sorted(gans, key=lambda b: -_gan_cost(b.config)):
+            for opt in b.config.optimizers:
+                base = b.config.learning_rates[opt]
+                if len(b.search) > 1:
+                    for mult in b.search:
+                        for j in range(b.selection_seeds):
+                            runner.submit(
+                                ("gan", b.config.experiment, opt, "selection", base * mult, j),
+                                _gan_job, b.config, opt,
+                                seed_offset + SELECTION_SEED_BASE + j, base * mult, False)
+                else:
+                    fresh(runner, b, opt, base)
+        for key, cfg, runs in sorted(syn_jobs, key=lambda j: -_synthetic_cost(j[1], j[2])):
+            runner.submit(("syn", key, _synthetic_cost(cfg, runs)), _synthetic_job,
+                          key[0], cfg, runs)
+
+        for key, result in runner.results():
+            if key[0] == "syn":
+                syn_runs += result
+                done += key[2]
+                label = "synthetic " + "/".join(str(k) for k in key[1])
+            else:
+                _, exp, opt, phase, lr, j = key
+                bench = next(b for b in gans if b.config.experiment == exp)
+                done += _gan_cost(bench.config)
+                x = result.pop("samples")
+                result["phase"] = phase
+                if phase == "fresh" and x is not None:
+                    samples[exp][opt] = x
+                label = f"{exp} {opt} lr {lr:.3g} {phase} seed {result['seed']}"
+                final = ", ".join(f"{k} {v:.3g}" for k, v in result["final"].items())
+                _log(f"[{exp}] {opt} lr {lr:.3g} {phase} seed {result['seed']}: {final} "
+                     f"({result['seconds']:.1f} s, {result['steps_per_s']:.0f} steps/s)", log)
+                gan_runs[exp].append(result)
+                if phase == "selection":
+                    sel = selection.setdefault((exp, opt), [])
+                    sel.append(result)
+                    if len(sel) == len(bench.search) * bench.selection_seeds:
+                        best = analysis.select_learning_rate(sel, exp, bench.score_evals)
+                        _log(f"[{exp}] {opt}: selected lr {best:.3g}", log)
+                        fresh(runner, bench, opt, best)
+            if progress is not None:
+                progress(min(done, total), total, label)
+
+    syn = analysis.summarize_synthetic(syn_runs, preset.synthetic)
+    gan_summaries = {
+        b.config.experiment: analysis.summarize_gan(
+            gan_runs[b.config.experiment], b, preset.margin)
+        for b in gans
+    }
+    verdicts = claims.evaluate_claims(syn, gan_summaries, preset)
     results = {
         "meta": {
             "preset": preset.name,
+            "description": preset.description,
             "backend": backend,
             "keras_version": keras.__version__,
+            "keras_graft_version": __version__,
+            "git_commit": git_commit(),
+            "seed_offset": seed_offset,
+            "workers": workers,
             "seconds": 0.0,
-            "synthetic_steps_per_s": timing["steps_per_s"],
-            "synthetic_seconds": timing["seconds"],
-            "seeds": preset.seeds,
-            "gan_seeds": preset.gan_seeds,
+            "margin": preset.margin,
         },
-        "rules": dict(report_lib.RULES),
-        "synthetic": {"config": syn_cfg, "timing": timing, "runs": syn_dicts,
-                      "summary": syn_summary},
-        "gans": gans,
-        "claims": claims,
+        "synthetic": syn,
+        "gans": {
+            b.config.experiment: {
+                "config": _config_dict(b),
+                "runs": [analysis.compact_gan_run(r) for r in gan_runs[b.config.experiment]],
+                "summary": gan_summaries[b.config.experiment],
+            }
+            for b in gans
+        },
+        "claims": verdicts,
     }
-    results["plots"] = report_lib.make_plots(results, samples, out_dir)
-    results["meta"]["seconds"] = time.perf_counter() - start
     results = _jsonable(results)
+    results["plots"] = plots.make_plots(results, samples, out_dir)
+    results["meta"]["seconds"] = time.perf_counter() - start
     with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+        json.dump(results, f, indent=None, separators=(",", ":"))
     with open(os.path.join(out_dir, "report.md"), "w") as f:
-        f.write(report_lib.render_markdown(results))
-    for c in claims:
+        f.write(render_markdown(results))
+    for c in verdicts:
         _log(f"Claim {c['id']}: {c['verdict']}", log)
     _log(f"report written to {out_dir} in {results['meta']['seconds']:.1f} s", log)
     return results
+
+
+def _config_dict(b: GANBenchmark) -> dict:
+    from keras_graft.experiments.gan_runs import config_dict
+
+    return {**config_dict(b.config), "seeds": b.seeds, "search": list(b.search),
+            "selection_seeds": b.selection_seeds, "score_evals": b.score_evals}
 
 
 def _cifar_available() -> bool:
@@ -193,5 +337,4 @@ def _cifar_available() -> bool:
         return False
 
 
-__all__ = ["reproduce", "synthetic_runs"]
-
+__all__ = ["SELECTION_SEED_BASE", "git_commit", "reproduce", "synthetic_jobs"]

@@ -38,10 +38,12 @@ from keras import ops
 from keras_graft.datasets import synthetic_modes
 from keras_graft.experiments.factory import make_optimizer
 from keras_graft.experiments.schedules import linear_decay
-from keras_graft.metrics import modes_recovered
+from keras_graft.metrics import mode_mass
 
 LOSSES = ("non_saturating", "minimax")
 UPDATES = ("alternating", "simultaneous")
+#: How a run ends (see `classify`).
+OUTCOMES = ("recovered", "collapsed", "stuck", "diverged")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,13 @@ class SyntheticConfig:
             "simultaneous".
         steps (int): Steps per run.
         log_every (int): Steps between measurements (divides `steps`).
-        cos_threshold (float): Cosine a neuron needs to recover a mode.
+        cos_threshold (float): Cosine a neuron needs to count on a mode.
+        mass_band (tuple[float, float]): A mode is recovered when the
+            generator's mass on it, as a share of the data's
+            (`keras_graft.metrics.mode_mass`), lies in this band.
+        stuck_factor (float): A finite run is "stuck" when its largest
+            generator neuron ends below this factor times its largest initial
+            one (the generator never left its initial scale).
         data_seed (int): Seed of the mode directions and the noise.
     """
 
@@ -83,6 +91,8 @@ class SyntheticConfig:
     steps: int = 2000
     log_every: int = 100
     cos_threshold: float = 0.9
+    mass_band: tuple[float, float] = (0.5, 2.0)
+    stuck_factor: float = 2.0
     data_seed: int = 0
 
     def __post_init__(self) -> None:
@@ -319,6 +329,50 @@ class SyntheticRun:
     tag: str = ""
 
 
+def classify(
+    config: SyntheticConfig,
+    mass: np.ndarray,
+    init_norm: float,
+    final_norm: float,
+    finite: bool,
+) -> str:
+    """How a run ended: "recovered", "collapsed", "stuck" or "diverged".
+
+    - diverged: a parameter of either player is NaN or Inf;
+    - recovered: every mode's mass share (`keras_graft.metrics.mode_mass`)
+      lies in ``config.mass_band``;
+    - stuck: otherwise, when the largest generator neuron ends below
+      ``config.stuck_factor`` times its initial size (G never left its
+      initial scale: no mode was even approached);
+    - collapsed: finite, the generator grew, and some mode is missing or
+      carries the wrong mass.
+
+    Args:
+        config (SyntheticConfig): The problem (mass band, stuck factor).
+        mass (np.ndarray): Mass share per mode, (K,).
+        init_norm (float): Largest initial generator-neuron norm.
+        final_norm (float): Largest final generator-neuron norm.
+        finite (bool): Whether every parameter stayed finite.
+
+    Returns:
+        str: One of `OUTCOMES`.
+    """
+    if not finite or not np.all(np.isfinite(mass)):
+        return "diverged"
+    lo, hi = config.mass_band
+    if np.all((mass >= lo) & (mass <= hi)):
+        return "recovered"
+    if final_norm < config.stuck_factor * init_norm:
+        return "stuck"
+    return "collapsed"
+
+
+def _recovered_counts(config: SyntheticConfig, mass: np.ndarray) -> np.ndarray:
+    lo, hi = config.mass_band
+    with np.errstate(invalid="ignore"):
+        return np.sum((mass >= lo) & (mass <= hi), axis=-1)
+
+
 @dataclass
 class SyntheticResult:
     """What one run measured.
@@ -327,17 +381,22 @@ class SyntheticResult:
         run (SyntheticRun): The run.
         log_steps (list[int]): Steps at which it was measured (after that many
             updates).
-        modes_recovered (list[int]): Modes recovered at each log step.
+        modes_recovered (list[int]): Modes recovered (mass share in the band)
+            at each log step.
         d_step (list[float]): Mean norm of the discriminator's per-step update
             over each window of `log_every` steps (all its parameters).
         g_step (list[float]): The same for the generator.
-        cosines (list[list[float]]): Final cosine of every generator neuron with
-            every mode (m_G x K).
-        norms (list[float]): Final norm of every generator neuron.
+        mode_mass (list[float]): Final mass share per mode (see
+            `keras_graft.metrics.mode_mass`).
+        best_cosines (list[float]): Per mode, the largest final cosine of a
+            generator neuron with it.
         d_cosines (list[float]): Per mode, the largest final cosine of a
             discriminator neuron with it.
+        init_norm (float): Largest initial generator-neuron norm.
+        final_norm (float): Largest final generator-neuron norm.
         final_modes (int): Modes recovered at the end.
-        success (bool): All K modes recovered at the end.
+        outcome (str): "recovered", "collapsed", "stuck" or "diverged"
+            (`classify`).
         finite (bool): The parameters stayed finite.
     """
 
@@ -346,12 +405,19 @@ class SyntheticResult:
     modes_recovered: list[int]
     d_step: list[float]
     g_step: list[float]
-    cosines: list[list[float]]
-    norms: list[float]
+    mode_mass: list[float]
+    best_cosines: list[float]
     d_cosines: list[float]
+    init_norm: float
+    final_norm: float
     final_modes: int
-    success: bool
+    outcome: str
     finite: bool
+
+    @property
+    def success(self) -> bool:
+        """bool: The run recovered every mode."""
+        return self.outcome == "recovered"
 
     def pace_ratio(self) -> list[float]:
         """Per window, the ratio of D's to G's mean step norm (nan if G is still).
@@ -365,56 +431,68 @@ class SyntheticResult:
         """A JSON-ready dict.
 
         Returns:
-            dict: Every field, the run expanded, plus ``pace_ratio``.
+            dict: Every field, the run expanded, plus ``success`` and
+            ``pace_ratio``.
         """
         out = asdict(self)
+        out["success"] = self.success
         out["pace_ratio"] = self.pace_ratio()
         return out
 
 
-def _measure(
-    config: SyntheticConfig, modes: np.ndarray, v: np.ndarray
-) -> tuple[int, Any]:
-    if not np.all(np.isfinite(v)):
-        return 0, None
-    rec = modes_recovered(v, modes, config.cos_threshold, config.norm_range())
-    return rec.count, rec
+def _best_cosines(x: np.ndarray, modes: np.ndarray) -> np.ndarray:
+    """Per run and mode, the largest cosine of a row of x (R, m, d) with the mode."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = np.linalg.norm(x, axis=-1, keepdims=True)
+        cos = (x / np.maximum(n, 1e-30)) @ modes.T.astype(np.float64)
+    return cos.max(axis=1)
 
 
-def _d_cosines(w: np.ndarray, modes: np.ndarray) -> list[float]:
-    if not np.all(np.isfinite(w)):
-        return [math.nan] * len(modes)
-    n = np.linalg.norm(w, axis=1, keepdims=True)
-    cos = (w / np.maximum(n, 1e-30)) @ modes.T.astype(np.float64)
-    return [float(c) for c in cos.max(axis=0)]
-
-
-def _result(
+def _results(
     config: SyntheticConfig,
-    modes: np.ndarray,
-    run: SyntheticRun,
-    counts: list[int],
-    d_step: list[float],
-    g_step: list[float],
+    problem: SyntheticProblem,
+    runs: list[SyntheticRun],
+    counts: np.ndarray,
+    d_step: np.ndarray,
+    g_step: np.ndarray,
+    v0: np.ndarray,
     v: np.ndarray,
     w: np.ndarray,
-) -> SyntheticResult:
-    final, rec = _measure(config, modes, v)
-    finite = bool(np.all(np.isfinite(v)) and np.all(np.isfinite(w)))
+) -> list[SyntheticResult]:
+    """Results of R runs from their per-window logs and final parameters.
+
+    counts, d_step, g_step: (R, windows); v0, v: (R, m_G, d); w: (R, m_D, d).
+    """
+    v = np.asarray(v, np.float64)
+    w = np.asarray(w, np.float64)
+    probs = config.mode_probs()
+    mass = mode_mass(v, problem.modes, probs, config.cos_threshold)
+    finite = np.all(np.isfinite(v), axis=(1, 2)) & np.all(np.isfinite(w), axis=(1, 2))
+    g_cos = _best_cosines(v, problem.modes)
+    d_cos = _best_cosines(w, problem.modes)
+    init_norm = np.linalg.norm(np.asarray(v0, np.float64), axis=-1).max(axis=1)
+    with np.errstate(invalid="ignore"):
+        final_norm = np.linalg.norm(v, axis=-1).max(axis=1)
     steps = list(range(config.log_every, config.steps + 1, config.log_every))
-    return SyntheticResult(
-        run=run,
-        log_steps=steps,
-        modes_recovered=[int(c) for c in counts],
-        d_step=[float(x) for x in d_step],
-        g_step=[float(x) for x in g_step],
-        cosines=[] if rec is None else rec.cosines.round(4).tolist(),
-        norms=[] if rec is None else rec.norms.round(4).tolist(),
-        d_cosines=_d_cosines(w, modes),
-        final_modes=int(final),
-        success=bool(final == config.num_modes and finite),
-        finite=finite,
-    )
+    out = []
+    for i, run in enumerate(runs):
+        out.append(SyntheticResult(
+            run=run,
+            log_steps=steps,
+            modes_recovered=[int(c) for c in counts[i]],
+            d_step=[float(x) for x in d_step[i]],
+            g_step=[float(x) for x in g_step[i]],
+            mode_mass=[float(x) for x in np.round(mass[i], 5)],
+            best_cosines=[float(x) for x in np.round(g_cos[i], 5)],
+            d_cosines=[float(x) for x in np.round(d_cos[i], 5)],
+            init_norm=float(init_norm[i]),
+            final_norm=float(final_norm[i]),
+            final_modes=int(_recovered_counts(config, mass[i])),
+            outcome=classify(config, mass[i], float(init_norm[i]), float(final_norm[i]),
+                             bool(finite[i])),
+            finite=bool(finite[i]),
+        ))
+    return out
 
 
 def _optimizer_pair(run: SyntheticRun) -> tuple[Any, Any]:
@@ -556,28 +634,23 @@ def _train_group_jax(
         return jax.lax.scan(body, carry, ts)
 
     run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, None)))
-    counts: list[list[int]] = [[] for _ in group]
-    d_steps: list[list[float]] = [[] for _ in group]
-    g_steps: list[list[float]] = [[] for _ in group]
+    v0 = np.asarray(state[1][0])
+    probs = config.mode_probs()
+    counts, d_steps, g_steps = [], [], []
     n = config.log_every
     for start in range(0, config.steps, n):
         ts = jnp.arange(start, start + n, dtype=jnp.int32)
         state, (dn, gn) = run_chunk(state, ts)
-        v_all = np.asarray(state[1][0])
-        dn, gn = np.asarray(dn), np.asarray(gn)
-        for i in range(len(group)):
-            counts[i].append(_measure(config, problem.modes, v_all[i])[0])
-            d_steps[i].append(float(np.mean(dn[i])))
-            g_steps[i].append(float(np.mean(gn[i])))
+        mass = mode_mass(np.asarray(state[1][0]), problem.modes, probs, config.cos_threshold)
+        counts.append(_recovered_counts(config, mass))
+        d_steps.append(np.asarray(dn).mean(axis=1))
+        g_steps.append(np.asarray(gn).mean(axis=1))
         if progress is not None:
             progress(len(group))
-    w_all = np.asarray(state[0][0])
-    v_all = np.asarray(state[1][0])
-    return [
-        _result(config, problem.modes, r, counts[i], d_steps[i], g_steps[i],
-                v_all[i], w_all[i])
-        for i, r in enumerate(group)
-    ]
+    return _results(
+        config, problem, group, np.stack(counts, 1), np.stack(d_steps, 1),
+        np.stack(g_steps, 1), v0, np.asarray(state[1][0]), np.asarray(state[0][0]),
+    )
 
 
 def _train_one_loop(
@@ -633,12 +706,16 @@ def _train_one_loop(
             norms.append(step(ops.convert_to_tensor(lr_d), ops.convert_to_tensor(lr_g)))
         norms = np.stack([ops.convert_to_numpy(x) for x in norms])
         v_np = ops.convert_to_numpy(g_vars[0].value)
-        counts.append(_measure(config, problem.modes, v_np)[0])
+        mass = mode_mass(v_np, problem.modes, config.mode_probs(), config.cos_threshold)
+        counts.append(int(_recovered_counts(config, mass)))
         d_steps.append(float(norms[:, 0].mean()))
         g_steps.append(float(norms[:, 1].mean()))
         if progress is not None:
             progress(1)
-    return _result(
-        config, problem.modes, run, counts, d_steps, g_steps,
-        ops.convert_to_numpy(g_vars[0].value), ops.convert_to_numpy(d_vars[0].value),
+    (result,) = _results(
+        config, problem, [run], np.array([counts]), np.array([d_steps]),
+        np.array([g_steps]), g_init[0][None],
+        ops.convert_to_numpy(g_vars[0].value)[None],
+        ops.convert_to_numpy(d_vars[0].value)[None],
     )
+    return result

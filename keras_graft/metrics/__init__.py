@@ -25,6 +25,7 @@ from keras_graft.metrics.coverage import (
     ModesRecovered,
     class_coverage,
     mode_coverage,
+    mode_mass,
     modes_recovered,
 )
 from keras_graft.metrics.frechet import (
@@ -62,5 +63,6 @@ __all__ = [
     "frechet_distance",
     "inception_weights_path",
     "mode_coverage",
+    "mode_mass",
     "modes_recovered",
 ]

@@ -254,3 +254,61 @@ def modes_recovered(
         norms=norms,
         best_neuron=best,
     )
+
+
+def mode_mass(
+    generator_neurons: np.ndarray,
+    modes: np.ndarray,
+    probs: np.ndarray | None = None,
+    cos_threshold: float = 0.9,
+) -> np.ndarray:
+    """The generator's mass on each mode, as a share of the data's.
+
+    For the synthetic framework's linear generator (each neuron v_i is one
+    sample of mass 1 / m_G) and cubic discriminator, which matches third
+    moments along its neurons: the mass on mode k is
+    ``M_k = (1 / m_G) sum_{i : cos(v_i, u_k) >= cos_threshold} <v_i, u_k>^3``,
+    the part of the data's third moment ``E <X, u_k>^3 = p_k`` (unit modes)
+    that the neurons aligned with u_k carry, and the function returns
+    ``M_k / p_k``. At the equilibrium where n neurons share mode k at norm
+    ``(m_G p_k / n)^(1/3)`` each, it is 1 whatever n; a neuron that merely
+    points at the mode near the origin carries almost none, and a mode that
+    holds most of the generator's neurons carries more than 1.
+
+    Args:
+        generator_neurons (np.ndarray): Neurons as rows, (m_G, d), or a batch
+            of runs (R, m_G, d).
+        modes (np.ndarray): Unit mode directions u_k as rows, (K, d).
+        probs (np.ndarray | None): Mode probabilities p_k (None: uniform).
+        cos_threshold (float): Minimum cosine of a neuron counted on a mode.
+
+    Returns:
+        np.ndarray: ``M_k / p_k``, shape (K,) or (R, K); nan where the neurons
+        are not finite.
+
+    Example:
+        >>> import numpy as np
+        >>> u = np.eye(2, 4)
+        >>> v = np.array([[2 ** (1 / 3), 0, 0, 0], [0, 2 ** (1 / 3), 0, 0]])
+        >>> np.round(mode_mass(v, u), 6).tolist()
+        [1.0, 1.0]
+    """
+    v = np.asarray(generator_neurons, dtype=np.float64)
+    u = np.asarray(modes, dtype=np.float64)
+    single = v.ndim == 2
+    if single:
+        v = v[None]
+    if v.ndim != 3 or u.ndim != 2 or v.shape[-1] != u.shape[1]:
+        raise ValueError(
+            f"need neurons (m_G, d) or (R, m_G, d) and modes (K, d), got {v.shape}, {u.shape}"
+        )
+    p = np.full(len(u), 1.0 / len(u)) if probs is None else np.asarray(probs, np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        dots = v @ u.T  # (R, m_G, K)
+        norms = np.linalg.norm(v, axis=-1)[..., None] * np.linalg.norm(u, axis=1)
+        cos = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
+        aligned = cos >= cos_threshold
+        mass = np.where(aligned, dots**3, 0.0).sum(axis=1) / v.shape[1] / p
+    finite = np.all(np.isfinite(v), axis=(1, 2))
+    mass = np.where(finite[:, None], mass, np.nan)
+    return mass[0] if single else mass

@@ -251,7 +251,7 @@ def test_results_page_takes_in_the_reproduction_report(monkeypatch, tmp_path):
         "# Report\n\n## Claim 1\n\n![pace](plots/pace.png)\n[code](../../x.py)\n"
     )
     text = hooks.on_page_markdown(page, None, None, None)
-    assert "## Report" in text and "### Claim 1" in text
+    assert "### Report" in text and "#### Claim 1" in text
     assert "![pace](results/reproduce_default/plots/pace.png)" in text
     assert "[code]" not in text and "code" in text
     # Placeholders for the measured benchmark tables stay for the lead engineer.

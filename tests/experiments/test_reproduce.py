@@ -7,7 +7,8 @@ import re
 import keras
 import pytest
 
-from keras_graft.experiments import report, reproduce
+from keras_graft.experiments import analysis, claims, report, reproduce
+from keras_graft.experiments.presets import get_preset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -15,7 +16,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    results = reproduce("tiny", out, log=None)
+    results = reproduce("tiny", out, log=None, workers=1, seed_offset=3)
     return out, results
 
 
@@ -24,6 +25,9 @@ def _numbers(value, found):
         return
     if isinstance(value, (int, float)):
         found.add(report.fmt(value))
+    elif isinstance(value, str):
+        # Rules and summaries are stored as text: their numbers count as saved.
+        found.update(re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", value))
     elif isinstance(value, dict):
         for v in value.values():
             _numbers(v, found)
@@ -36,21 +40,29 @@ def test_report_structure(tiny_report):
     out, results = tiny_report
     text = (out / "report.md").read_text()
     saved = json.loads((out / "results.json").read_text())
-    assert saved["meta"]["backend"] == keras.backend.backend()
-    assert saved["meta"]["preset"] == "tiny"
+    meta = saved["meta"]
+    assert meta["backend"] == keras.backend.backend() and meta["preset"] == "tiny"
+    assert meta["seed_offset"] == 3 and meta["keras_graft_version"]
+    assert "git_commit" in meta
     assert [c["id"] for c in saved["claims"]] == [1, 2, 3, 4]
+    assert text.index("## Summary") < text.index("## Claim 1")
     for c in saved["claims"]:
-        assert c["verdict"] in report.VERDICTS
-        assert f"## Claim {c['id']}:" in text
+        assert c["verdict"] in claims.VERDICTS
+        assert f"## Claim {c['id']}:" in text and c["rule"] in text
         assert f"Verdict: **{c['verdict']}**" in text
         assert c["rows"], f"claim {c['id']} has an empty table"
-    # The GAN benchmarks and the synthetic grids all ran.
-    assert set(saved["gans"]) == {"ring", "grid", "digits"}
-    tags = {r["run"]["tag"] for r in saved["synthetic"]["runs"]}
-    assert tags == {"grid", "sweep"}
-    assert len(saved["synthetic"]["runs"]) == 2 * (2 * 2 + 3)  # seeds x (grid + sweeps)
-    for name in ("modes_recovered.png", "sgda_grid.png", "pace.png", "gan_metrics.png",
-                 "gan_pace.png", "samples_digits.png", "samples_ring.png"):
+    assert set(saved["gans"]) == {"ring", "digits"}
+    # Every seed is shifted by the offset; the search ran on selection seeds only.
+    ring = saved["gans"]["ring"]
+    fresh = {r["seed"] for r in ring["runs"] if r["phase"] == "fresh"}
+    sel = {r["seed"] for r in ring["runs"] if r["phase"] == "selection"}
+    assert fresh == {3, 4} and sel == {1003}
+    assert set(saved["synthetic"]["runs"]["seed"]) == {3, 4}
+    plan = get_preset("tiny").synthetic
+    assert len(saved["synthetic"]["runs"]["seed"]) == (
+        len(plan.losses) * len(plan.optimizers) * len(plan.grid) ** 2 * plan.seeds)
+    for name in ("synthetic_grid.png", "synthetic_outcomes.png", "pace_mechanism.png",
+                 "phase_diagram.png", "gan_metrics.png", "samples_digits.png"):
         path = out / name
         assert path.read_bytes()[:8] == PNG_MAGIC, name
         assert f"]({name})" in text
@@ -63,23 +75,50 @@ def test_every_number_in_report_comes_from_json(tiny_report):
     saved = json.loads((out / "results.json").read_text())
     allowed = set()
     _numbers(saved, allowed)
-    body = re.sub(r"Claim \d+", "Claim", text)
-    tokens = re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", body)
+    body = re.sub(r"Claim \d+|## Claim \d+|\d+\. ", "", text)
+    tokens = re.findall(r"(?<![\w.`])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w`])", body)
     assert len(tokens) > 50
     missing = sorted({t for t in tokens if t not in allowed})
     assert not missing, f"numbers in report.md not in results.json: {missing}"
 
 
-def test_verdicts_follow_the_rules_from_the_saved_numbers(tiny_report):
+def test_verdicts_follow_the_rules_from_the_saved_summaries(tiny_report):
     out, _ = tiny_report
     saved = json.loads((out / "results.json").read_text())
-    again = report.claim_verdicts(
-        saved["synthetic"]["summary"], {k: v["summary"] for k, v in saved["gans"].items()}
-    )
+    again = claims.evaluate_claims(
+        saved["synthetic"], {k: v["summary"] for k, v in saved["gans"].items()},
+        get_preset("tiny"))
     assert [c["verdict"] for c in again] == [c["verdict"] for c in saved["claims"]]
-    c3 = saved["claims"][2]["stats"]
-    configs = saved["synthetic"]["summary"]["configs"]
-    assert c3["best_sgda_success"] == max(
-        c["success_fraction"] for c in configs if c["optimizer"] == "sgda")
-    for r in saved["synthetic"]["runs"]:
-        assert r["success"] == (r["final_modes"] == saved["synthetic"]["config"]["num_modes"])
+    # The grid summaries count exactly the saved runs.
+    runs = saved["synthetic"]["runs"]
+    for loss, per in saved["synthetic"]["grid"].items():
+        for label, g in per.items():
+            mine = [o for o, l_, lo in zip(runs["outcome"], runs["label"], runs["loss"])
+                    if l_ == label and lo == loss]
+            assert g["runs"] == len(mine)
+            assert g["outcomes"]["recovered"] == mine.count("recovered")
+
+
+def test_gan_scores_and_selection_from_runs(tiny_report):
+    out, _ = tiny_report
+    saved = json.loads((out / "results.json").read_text())
+    ring = saved["gans"]["ring"]
+    for opt, per_lr in ring["summary"]["selection"].items():
+        best = min(per_lr, key=lambda lr: per_lr[lr] if per_lr[lr] is not None else 1e9)
+        assert ring["summary"]["optimizers"][opt]["lr"] == pytest.approx(float(best))
+    digits = saved["gans"]["digits"]
+    for opt, entry in digits["summary"]["optimizers"].items():
+        runs = sorted((r for r in digits["runs"] if r["optimizer"] == opt),
+                      key=lambda r: r["seed"])
+        expect = [analysis.run_score(r, "digits", 1) for r in runs]
+        assert entry["scores"] == pytest.approx(expect, nan_ok=True)
+
+
+def test_bad_arguments_leave_nothing_behind(tmp_path):
+    for kwargs, msg in (({"seed_offset": -1}, "seed_offset"), ({"workers": 0}, "workers"),
+                        ({"seeds": 0}, "seeds")):
+        with pytest.raises(ValueError, match=msg):
+            reproduce("tiny", tmp_path / "r", log=None, **kwargs)
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(ValueError, match="unknown preset"):
+        reproduce("huge", tmp_path / "r", log=None)

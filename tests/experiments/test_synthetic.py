@@ -14,7 +14,7 @@ from keras_graft.experiments import (
     linear_decay,
     train_synthetic,
 )
-from keras_graft.experiments import report
+from keras_graft.metrics import mode_mass
 from keras_graft.experiments import synthetic as syn
 
 
@@ -98,22 +98,56 @@ def test_problem_weights_modes_and_norm_range():
     assert (cfg.m_g, cfg.m_d) == (6, 12)
 
 
-def test_modes_recovered_bookkeeping():
+def test_mode_mass_of_a_recovered_and_a_collapsed_generator():
     cfg = SyntheticConfig(dim=5, num_modes=2)
-    u = syn.make_problem(cfg).modes
-    scale = (cfg.m_g / 2) ** (1 / 3)
-    v = np.zeros((cfg.m_g, 5), np.float32)
-    v[0] = scale * u[0]
-    v[1] = -scale * u[1]  # a spare pulled to -u_1: does not count
-    assert syn._measure(cfg, u, v)[0] == 1
-    v[2] = 0.1 * u[1]  # right direction, too small
-    assert syn._measure(cfg, u, v)[0] == 1
-    v[3] = scale * u[1]
-    assert syn._measure(cfg, u, v)[0] == 2
-    res = syn._result(cfg, u, SyntheticRun("sgda", 1.0, 1.0), [0] * 20,
-                      [2.0] * 20, [0.5] * 20, v, np.ones((8, 5), np.float32))
-    assert res.success and res.final_modes == 2
-    assert res.pace_ratio() == [4.0] * 20
+    u = syn.make_problem(cfg).modes.astype(np.float64)
+    m_g = cfg.m_g  # 4 neurons, modes of mass 1/2 each
+    # Equilibrium: two neurons per mode at norm (m_G p / 2)^(1/3) = 1.
+    v = np.stack([u[0], u[0], u[1], u[1]])
+    np.testing.assert_allclose(mode_mass(v, u), [1.0, 1.0], rtol=1e-6)
+    # One neuron per mode at norm (m_G p)^(1/3), two spares pulled to -u_k.
+    r = (m_g * 0.5) ** (1 / 3)
+    v = np.stack([r * u[0], r * u[1], -u[0], -u[1]])
+    np.testing.assert_allclose(mode_mass(v, u), [1.0, 1.0], rtol=1e-6)
+    # All the generator's mass on mode 0: mode 1 carries none, mode 0 too much.
+    v = np.stack([r * u[0]] * 4)
+    np.testing.assert_allclose(mode_mass(v, u), [4.0, 0.0], rtol=1e-6)
+    # Pointing at mode 1 near the origin carries almost no mass.
+    v = np.stack([u[0], u[0], 0.1 * u[1], 0.1 * u[1]])
+    assert mode_mass(v, u)[1] < 0.01
+    assert np.isnan(mode_mass(np.full((4, 5), np.nan), u)).all()
+    batch = mode_mass(np.stack([np.stack([r * u[0]] * 4), np.stack([u[0], u[0], u[1], u[1]])]), u)
+    np.testing.assert_allclose(batch, [[4.0, 0.0], [1.0, 1.0]], rtol=1e-6)
+
+
+def _final_state(cfg, u, v, w=None, v0=None):
+    v0 = np.full_like(v, 0.01) if v0 is None else v0
+    w = np.ones((cfg.m_d, cfg.dim)) if w is None else w
+    (res,) = syn._results(cfg, syn.make_problem(cfg), [SyntheticRun("sgda", 1.0, 1.0)],
+                          np.zeros((1, 2)), np.full((1, 2), 2.0), np.full((1, 2), 0.5),
+                          v0[None], v[None], w[None])
+    return res
+
+
+def test_run_classification_on_hand_built_final_states():
+    cfg = SyntheticConfig(dim=5, num_modes=2, steps=2, log_every=1)
+    u = syn.make_problem(cfg).modes.astype(np.float64)
+    recovered = _final_state(cfg, u, np.stack([u[0], u[0], u[1], u[1]]))
+    assert recovered.outcome == "recovered" and recovered.success
+    assert recovered.final_modes == 2 and recovered.pace_ratio() == [4.0, 4.0]
+    r = (cfg.m_g * 0.5) ** (1 / 3)
+    collapsed = _final_state(cfg, u, np.stack([r * u[0]] * 4))
+    assert collapsed.outcome == "collapsed" and collapsed.final_modes == 0
+    assert collapsed.mode_mass == [4.0, 0.0]
+    # The generator stayed at its initial scale (0.05 per coordinate).
+    v0 = np.full((cfg.m_g, cfg.dim), 0.05)
+    stuck = _final_state(cfg, u, 1.5 * v0, v0=v0)
+    assert stuck.outcome == "stuck" and not stuck.success
+    diverged = _final_state(cfg, u, np.stack([u[0], u[0], u[1], u[1]]),
+                            w=np.full((cfg.m_d, cfg.dim), np.inf))
+    assert diverged.outcome == "diverged" and not diverged.finite
+    assert syn.classify(cfg, np.array([1.0, 2.5]), 0.1, 1.0, True) == "collapsed"
+    assert syn.classify(cfg, np.array([1.0, 2.0]), 0.1, 1.0, True) == "recovered"
 
 
 def test_linear_decay():
@@ -157,48 +191,8 @@ def test_training_recovers_modes_and_logs():
     (res,), _ = train_synthetic(cfg, [SyntheticRun("nsgda", 0.1, 0.1, 0)])
     assert res.log_steps == [50, 100, 150, 200]
     assert len(res.modes_recovered) == 4 and len(res.d_step) == 4
-    assert res.success and res.final_modes == 2
+    assert res.success and res.final_modes == 2 and res.outcome == "recovered"
+    np.testing.assert_allclose(res.mode_mass, 1.0, atol=0.5)
     np.testing.assert_allclose(res.pace_ratio(), math.sqrt(2), rtol=1e-3)
 
 
-def _configs(opt, fractions, tag):
-    return [{"optimizer": opt, "tag": tag, "lr_g": i, "lr_d": i, "seeds": 4,
-             "successes": int(4 * f), "success_fraction": f, "mean_modes": 1.0,
-             "std_modes": 0.0} for i, f in enumerate(fractions)]
-
-
-@pytest.mark.parametrize(
-    "sgda, nsgda, verdict",
-    [([0.0, 0.0], [1.0, 0.5], "reproduced"),
-     ([0.75, 0.25], [1.0, 1.0], "partly"),
-     ([1.0, 1.0], [1.0, 0.0], "not reproduced"),
-     ([0.0, 0.0], [0.75, 0.75], "not reproduced")],
-)
-def test_claim3_rule(sgda, nsgda, verdict):
-    summary = {"configs": _configs("sgda", sgda, "grid") + _configs("nsgda", nsgda, "sweep"),
-               "pace": {}, "num_modes": 2}
-    assert report._claim3(summary)["verdict"] == verdict
-
-
-def test_claim4_rule_and_spread():
-    assert math.isclose(report.pace_spread([1.0, 10.0, float("nan"), 100.0]), 2.0)
-
-    def pace(s):
-        return {"runs": 1, "spread": s, "spread_max": s, "first": 1.0, "last": 1.0}
-
-    def verdict(sgda, other):
-        syn_summary = {"pace": {"sgda": pace(sgda), "nsgda": pace(other),
-                                "adam": pace(other), "ada_nsgda": pace(other)}}
-        return report._claim4(syn_summary, {})["verdict"]
-
-    assert verdict(2.0, 0.1) == "reproduced"
-    assert verdict(0.8, 0.6) == "partly"
-    assert verdict(0.1, 0.6) == "not reproduced"
-
-
-def test_as_good_as():
-    assert report.as_good_as(12.0, 10.0, higher=False)
-    assert not report.as_good_as(13.0, 10.0, higher=False)
-    assert report.as_good_as(7.0, 8.0, higher=True)
-    assert not report.as_good_as(6.0, 8.0, higher=True)
-    assert not report.as_good_as(float("nan"), 8.0, higher=True)
