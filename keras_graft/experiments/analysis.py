@@ -19,13 +19,13 @@ import numpy as np
 from keras_graft.experiments import stats
 
 #: Primary metric of each GAN benchmark and whether higher is better.
-PRIMARY = {"ring": ("high_quality", True), "grid": ("high_quality", True),
+PRIMARY = {"ring": ("balanced_quality", True), "grid": ("balanced_quality", True),
            "digits": ("fd", False), "cifar10": ("fid", False)}
 #: Histogram bins of the final cosines.
 COSINE_BINS = np.round(np.linspace(-1.0, 1.0, 41), 3)
 #: A cell "succeeds reliably" when at least this share of its seeds recover.
 RELIABLE = 0.8
-#: A coverage benchmark counts only where Adam's mean high-quality share
+#: A coverage benchmark counts only where Adam's mean balanced quality
 #: reaches this (a benchmark on which Adam fails cannot say "as good as Adam").
 ADAM_MIN_SHARE = 0.5
 
@@ -37,8 +37,8 @@ def run_score(run: dict, experiment: str, last: int) -> float:
     """A GAN run's score: lower is better, on a log scale; nan if it diverged.
 
     Digits and CIFAR-10: the mean of ``log(FD)`` over the last `last`
-    evaluations; mixtures: the mean of ``-log(high-quality share)`` (floored
-    at 1e-3), so that score differences are log ratios in both cases.
+    evaluations; mixtures: the mean of ``-log(balanced quality)`` (the
+    high-quality share of each mode capped at 1/K, summed; floored at 1e-3), so that score differences are log ratios in both cases.
 
     Args:
         run (dict): A `run_gan` result.

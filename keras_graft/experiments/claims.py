@@ -95,8 +95,8 @@ def _comparison_rows(gans: dict, shown: tuple) -> tuple[list, dict]:
                              e.get(m), note, "", ""])
                 continue
             outcomes[(exp, opt)] = c
-            # Scores are -log(share) for coverage: the ratio is Adam's share over
-            # the subject's; for FD the subject's FD over Adam's. Lower is better.
+            # Scores are -log(balanced quality) for coverage: the ratio is Adam's
+            # over the subject's; for FD the subject's FD over Adam's. Lower is better.
             bounds = f"[{_f(c['ratio_lower'])}, {_f(c['ratio_upper'])}]"
             rows.append([exp, LABELS[opt], e["lr"], len(e["seeds"]), e["diverged"],
                          e.get(m), c["ratio"], bounds, c["outcome"]])
@@ -108,7 +108,8 @@ def _describe(outcomes: dict, gans: dict, opt: str) -> str:
     for (exp, o), c in outcomes.items():
         if o != opt:
             continue
-        what = "FD ratio" if not gans[exp]["higher_is_better"] else "inverse high-quality share ratio"
+        what = ("FD ratio" if not gans[exp]["higher_is_better"]
+                else "Adam's balanced quality over the subject's")
         div = f", diverged in {c['subject_diverged']} seed(s)" if c["subject_diverged"] else ""
         parts.append(f"{exp}: {what} {_f(c['ratio'])} (one-sided 95% bounds "
                      f"{_f(c['ratio_lower'])} to {_f(c['ratio_upper'])}, margin "
@@ -117,16 +118,18 @@ def _describe(outcomes: dict, gans: dict, opt: str) -> str:
 
 
 CLAIM1_RULE = (
-    "Per benchmark and fresh seed, the score is log FD (digits; mean of the last "
-    "evaluations) or -log of the high-quality share (ring), so a difference of scores is "
-    "a log ratio. The paired difference with Adam on the same seed (same initialisation, "
+    "Per benchmark and fresh seed, the score is log FD (digits) or -log of the balanced "
+    "quality (ring: the share of samples within 3 standard deviations of a mode, each "
+    "mode's share capped at 1/8, summed, so that both poor samples and missing or "
+    "over-filled modes lower it), averaged over the last evaluations, so a difference of "
+    "scores is a log ratio. The paired difference with Adam on the same seed (same initialisation, "
     "data order and latents) gets a one-sided 95% Student-t interval: an optimizer is "
     "*as good* as Adam when the upper bound of the ratio is below the margin (1.25: at "
     "most 25% worse), *worse* when the lower bound is above it (or it diverged in at "
     "least half of the seeds where Adam did not), otherwise *inconclusive*. Each "
     "optimizer's learning rate is the base rate or the best of the preset's search "
     "(x1/3, x1, x3, the same for every optimizer) on separate selection seeds. A ring "
-    "benchmark on which Adam's mean high-quality share is below 0.5 does not count. "
+    "benchmark on which Adam's mean balanced quality is below 0.5 does not count. "
     "Reproduced: Ada-nSGDA as good as Adam on every benchmark and the reverse graft "
     "worse on every benchmark it ran on; not reproduced: Ada-nSGDA worse somewhere or "
     "the reverse graft as good somewhere; otherwise inconclusive."

@@ -4,7 +4,9 @@
 kind for both players) and evaluates it on a schedule:
 
 - ``"ring"`` / ``"grid"``: MLPs on a ring of 8 or a grid of 25 Gaussians,
-  scored with `keras_graft.metrics.mode_coverage`;
+  scored with `keras_graft.metrics.mode_coverage` (modes covered, the
+  high-quality share, KL to uniform, and the balanced quality: the
+  high-quality share of each mode capped at 1/K, summed);
 - ``"digits"``: a small DCGAN on the 8,000 shipped training digits, scored with
   the digit Fréchet distance (`FrechetDistance("digits")` against the 2,000
   held-out digits) and `class_coverage`;
@@ -179,7 +181,8 @@ class _Evaluator:
     def diverged(self) -> dict:
         """The metrics of a diverged run (nan scores, nothing covered)."""
         if self.config.experiment in ("ring", "grid"):
-            keys = {"modes_covered": 0.0, "high_quality": 0.0, "kl_to_uniform": math.nan}
+            keys = {"modes_covered": 0.0, "high_quality": 0.0, "balanced_quality": 0.0,
+                    "kl_to_uniform": math.nan}
         elif self.config.experiment == "cifar10":
             keys = {"fid": math.nan}
         else:
@@ -196,6 +199,11 @@ class _Evaluator:
             return {
                 "modes_covered": float(cov.modes_covered),
                 "high_quality": float(cov.high_quality_fraction),
+                # High-quality mass on each mode, capped at its fair share 1/K:
+                # 1 for a perfect generator, lowered alike by poor samples and by
+                # modes that are missing or over-filled (a continuous coverage).
+                "balanced_quality": float(np.minimum(
+                    cov.counts / len(samples), 1.0 / len(cov.counts)).sum()),
                 "kl_to_uniform": float(cov.kl_to_uniform),
             }
         if self.config.experiment == "cifar10":

@@ -4,7 +4,8 @@
 - `dcgan_generator`, `dcgan_discriminator`: DCGAN-style networks for 28x28 or
   32x32 images, without BatchNorm (widths set by `width`); the generator
   upsamples with stride-2 transposed convolutions or in sub-pixel form
-  (`DepthToSpace`), which XLA:CPU runs about 1.4-1.7x faster.
+  (a 2x2 convolution to 4x the channels, then `DepthToSpace`), which XLA:CPU
+  runs faster.
 - `resnet_generator`, `resnet_discriminator`: the ResNet pair of WGAN-GP
   (Gulrajani et al., 2017) for 32x32 images (CIFAR-10), for GPU runs.
 """
@@ -23,8 +24,9 @@ class DepthToSpace(layers.Layer):
 
     Output pixel ``(2i + a, 2j + b)`` of channel ``c`` is input pixel ``(i, j)``
     of channel ``(2a + b) C + c`` (TensorFlow's ``depth_to_space`` order, block
-    size 2). A 3x3 convolution to 4C channels followed by this layer is the
-    sub-pixel form of a stride-2 transposed convolution (Shi et al., 2016).
+    size 2). A convolution to 4C channels followed by this layer is a
+    sub-pixel upsampling (Shi et al., 2016); with a 3x3 kernel it can express
+    any stride-2 4x4 transposed convolution.
     """
 
     def call(self, x):  # noqa: D102
@@ -39,12 +41,18 @@ class DepthToSpace(layers.Layer):
 
 
 def _upsample(x, filters: int, mode: str, seed: int, i: int, activation=None):
-    """Double the spatial size: a stride-2 4x4 transposed conv or its sub-pixel form."""
+    """Double the spatial size: a stride-2 4x4 transposed conv or a sub-pixel conv.
+
+    The sub-pixel form is a 2x2 convolution to 4x the channels, then
+    `DepthToSpace`: the same number of weights and multiply-adds as the 4x4
+    stride-2 transposed convolution (each output phase sees a 2x2 window), and
+    about 1.7x faster on XLA:CPU on the digit DCGAN.
+    """
     if mode == "transpose":
         return layers.Conv2DTranspose(
             filters, 4, 2, "same", activation=activation, kernel_initializer=_init(seed, i)
         )(x)
-    x = layers.Conv2D(4 * filters, 3, padding="same", kernel_initializer=_init(seed, i))(x)
+    x = layers.Conv2D(4 * filters, 2, padding="same", kernel_initializer=_init(seed, i))(x)
     x = DepthToSpace()(x)
     return layers.Activation(activation)(x) if activation else x
 
@@ -111,7 +119,7 @@ def dcgan_generator(
         channels (int): Output channels.
         seed (int): Seed of the initialisers.
         upsample (str): "transpose" (stride-2 4x4 transposed convolutions) or
-            "subpixel" (3x3 convolutions to 4x the channels, then
+            "subpixel" (2x2 convolutions to 4x the channels, then
             `DepthToSpace`).
 
     Returns:

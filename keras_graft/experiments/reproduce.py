@@ -124,7 +124,10 @@ def _jsonable(x: Any) -> Any:
 
 
 def git_commit() -> str | None:
-    """The git commit of the package's checkout, with ``-dirty`` if it has changes.
+    """The git commit of the package's checkout, ``-dirty`` if its code has changes.
+
+    Only changes to tracked files under ``keras_graft/`` (the code that made
+    the report) count as dirty; documentation edits do not.
 
     Returns:
         str | None: The commit, or None outside a git checkout.
@@ -133,7 +136,8 @@ def git_commit() -> str | None:
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                              text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                                "--", "keras_graft"],
                                cwd=root, capture_output=True, text=True, timeout=10,
                                check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
