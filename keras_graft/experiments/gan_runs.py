@@ -14,8 +14,9 @@ kind for both players) and evaluates it on a schedule:
   `load_images` (a GPU run; needs the dataset on disk).
 
 The image metrics can use ``metric="pixels"`` instead: a Fréchet distance on a
-fixed random projection of the pixels and class coverage by the nearest class
-mean. It needs no classifier and serves the `tiny` preset of the tests only.
+fixed random projection of the pixels (and, for digits, class coverage by the
+nearest class mean). It needs no classifier or InceptionV3 weights and serves
+the tests only (the `tiny` preset, `presets.shrink`).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class GANConfig:
         learning_rates (dict[str, float]): Learning rate per optimizer name.
         options (dict[str, dict]): Extra optimizer arguments per name.
         optimizers (tuple[str, ...]): The optimizers compared.
-        metric (str): "digits" (classifier features) or "pixels" (tests only).
+        metric (str): "digits" (classifier features; InceptionV3 for
+            CIFAR-10) or "pixels" (random projection; tests only).
         steps_per_execution (int): Passed to `GAN.compile`.
         num_train (int | None): Real examples used (None: all).
         mixture_std (float): Standard deviation of each mode of a planar
@@ -160,6 +162,19 @@ class _PixelMetric:
         return -((flat[:, None, :] - self.means[None]) ** 2).sum(-1)
 
 
+def _projection(shape: tuple) -> np.ndarray:
+    """A fixed random projection of flattened samples to 32 features."""
+    n = int(np.prod(shape))
+    return np.random.default_rng(0).normal(0.0, 1.0 / math.sqrt(n), (n, 32))
+
+
+def _projected_statistics(samples: np.ndarray, projection: np.ndarray) -> tuple:
+    from keras_graft.metrics import feature_statistics
+
+    flat = np.asarray(samples, np.float64).reshape(len(samples), -1)
+    return feature_statistics(flat @ projection)
+
+
 class _Evaluator:
     """Scores generated samples with the metric of an experiment."""
 
@@ -206,6 +221,9 @@ class _Evaluator:
                     cov.counts / len(samples), 1.0 / len(cov.counts)).sum()),
                 "kl_to_uniform": float(cov.kl_to_uniform),
             }
+        if self.config.experiment == "cifar10" and self.config.metric == "pixels":
+            mu, sigma = _projected_statistics(samples, self.info["projection"])
+            return {"fid": float(metrics.frechet_distance(*self.info["real_stats"], mu, sigma))}
         if self.config.experiment == "cifar10":
             return {"fid": float(metrics.fid(self.info["real_stats"], samples))}
         if self.config.metric == "digits":
@@ -262,7 +280,10 @@ def run_gan(
     lr = float(learning_rate if learning_rate is not None else config.learning_rates[optimizer])
     keras.utils.set_random_seed(seed)
     x, info = _load_data(config, seed)
-    if config.experiment == "cifar10":
+    if config.experiment == "cifar10" and config.metric == "pixels":
+        info["projection"] = _projection(x.shape[1:])
+        info["real_stats"] = _projected_statistics(x[:10000], info["projection"])
+    elif config.experiment == "cifar10":
         from keras_graft.metrics import InceptionFeatures, feature_statistics
 
         info["real_stats"] = feature_statistics(InceptionFeatures()(x[:10000]))
