@@ -167,7 +167,7 @@ def _res_block(x, filters: int, resample: str | None, seed: int, i: int, norm: b
     if shortcut.shape[-1] != filters or resample is not None:
         shortcut = layers.Conv2D(filters, 1, kernel_initializer=_init(seed, i))(shortcut)
     if resample == "down":
-        shortcut = layers.AveragePooling2D()(shortcut)
+        shortcut = layers.AveragePooling2D(2)(shortcut)
     h = x
     if norm:
         h = layers.BatchNormalization()(h)
@@ -180,7 +180,7 @@ def _res_block(x, filters: int, resample: str | None, seed: int, i: int, norm: b
     h = layers.ReLU()(h)
     h = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_init(seed, i + 2))(h)
     if resample == "down":
-        h = layers.AveragePooling2D()(h)
+        h = layers.AveragePooling2D(2)(h)
     return layers.Add()([shortcut, h])
 
 

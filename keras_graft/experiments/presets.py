@@ -267,7 +267,7 @@ def shrink(preset: Preset) -> Preset:
 
     Keeps the benchmarks, optimizers, searches, losses and claims of `preset`
     but shrinks every size: 100 synthetic steps at d = 8 on a 2-point grid, 2
-    seeds, GANs of 4 steps with tiny networks, the pixel stand-in metrics (no
+    seeds, GANs of 2 steps with tiny networks, the pixel stand-in metrics (no
     classifier or InceptionV3 weights), eager steps. The tests run the
     `paper` preset this way (with tfds mock data for CIFAR-10); it is not a
     measurement.
@@ -290,7 +290,7 @@ def shrink(preset: Preset) -> Preset:
     gans = []
     for b in preset.gans:
         c = b.config
-        cfg = replace(c, steps=4, eval_every=2, steps_per_execution=1, width=4,
+        cfg = replace(c, steps=2, eval_every=2, steps_per_execution=1, width=4,
                       batch_size=16, eval_samples=64, run_eagerly=True,
                       metric="pixels", d_steps=min(c.d_steps, 2),
                       num_train=64 if c.experiment != "ring" else None)
