@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["PaceLogger", "SampleGrid"]
 
-PACE_KEYS = ("d_pace", "g_pace", "pace_ratio")
+PACE_KEYS = ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")
 
 
 def _sync(model: keras.Model) -> None:
@@ -159,11 +159,17 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class PaceLogger(keras.callbacks.Callback):
-    """Record the per-step pace of both players (`d_pace`, `g_pace`, `pace_ratio`).
+    """Record the per-step pace and gradient norms of both players.
+
+    The pace of a player is the norm of its last update over the norm of its
+    weights (`d_pace`, `g_pace`, and their `pace_ratio`); `d_grad_norm` and
+    `g_grad_norm` are the norms of the gradients of those updates, which stay
+    away from zero in a GAN that gives good samples without converging.
 
     Needs `GAN.compile(track_pace=True)` (the default). Rows are kept in
-    `self.rows` as dicts `{"step", "epoch", "d_pace", "g_pace", "pace_ratio"}`
-    and written to `filename` (CSV) at the end of every epoch when given.
+    `self.rows` as dicts `{"step", "epoch", "d_pace", "g_pace", "pace_ratio",
+    "d_grad_norm", "g_grad_norm"}` and written to `filename` (CSV) at the end
+    of every epoch when given.
 
     Example:
         ```python
@@ -225,7 +231,8 @@ class PaceLogger(keras.callbacks.Callback):
         """The recorded columns as numpy arrays.
 
         Returns:
-            dict[str, np.ndarray]: `step`, `epoch`, `d_pace`, `g_pace`, `pace_ratio`.
+            dict[str, np.ndarray]: `step`, `epoch`, `d_pace`, `g_pace`,
+            `pace_ratio`, `d_grad_norm`, `g_grad_norm`.
         """
         keys: Sequence[str] = ("step", "epoch", *PACE_KEYS)
         return {k: np.asarray([r[k] for r in self.rows]) for k in keys}

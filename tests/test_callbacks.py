@@ -77,12 +77,14 @@ def test_pace_logger_records_every_step(tmp_path):
     assert np.all(cols["d_pace"] > 0) and np.all(cols["g_pace"] > 0)
     assert len(np.unique(cols["d_pace"])) > 1  # per-step values, not a constant
     # The last step's values are the ones logged at the end of the epoch.
-    for key in ("d_pace", "g_pace", "pace_ratio"):
+    for key in ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm"):
         np.testing.assert_allclose(cols[key][-1], history.history[key][-1], rtol=1e-6)
+    assert np.all(cols["d_grad_norm"] > 0) and len(np.unique(cols["g_grad_norm"])) > 1
     np.testing.assert_allclose(cols["pace_ratio"], cols["d_pace"] / cols["g_pace"], rtol=1e-4)
     with open(path) as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 8 and float(rows[3]["g_pace"]) == pytest.approx(cols["g_pace"][3])
+    assert float(rows[5]["d_grad_norm"]) == pytest.approx(cols["d_grad_norm"][5])
     fig = log.plot(os.path.join(tmp_path, "pace.png"))
     assert os.path.getsize(os.path.join(tmp_path, "pace.png")) > 0
     assert len(fig.axes[0].lines) == 2

@@ -175,6 +175,13 @@ def reproduce(
     ``results.json`` (every number of the report, the configs and the
     per-run measurements) into `out_dir`.
 
+    With more than one worker the runs go to a pool of spawned processes
+    (one per core, each single-threaded and pinned to its core). Spawned
+    workers import the calling script again, so a script that calls
+    `reproduce` must do so under ``if __name__ == "__main__":``, as with any
+    `multiprocessing` code; notebooks and the `keras-graft` command need
+    nothing. Pass ``workers=1`` to run everything in this process.
+
     Args:
         preset (str | Preset): "tiny", "default", "long", "paper", or a `Preset`.
         out_dir (str | os.PathLike): The report folder (created).
@@ -204,6 +211,7 @@ def reproduce(
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
+    commit = git_commit()  # the code the run starts with, whatever changes meanwhile
     backend = keras.backend.backend()
     _log(f"keras-graft reproduce: preset {preset.name}, backend {backend}, "
          f"{workers} worker(s), seed offset {seed_offset}", log)
@@ -294,7 +302,7 @@ def reproduce(
             "backend": backend,
             "keras_version": keras.__version__,
             "keras_graft_version": __version__,
-            "git_commit": git_commit(),
+            "git_commit": commit,
             "seed_offset": seed_offset,
             "workers": workers,
             "seconds": 0.0,
