@@ -101,9 +101,15 @@ class SampleGrid(keras.callbacks.Callback):
             self._z = np.asarray(self.latents, dtype="float32")
         os.makedirs(self.directory, exist_ok=True)
 
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+        self._epoch_start = self._step
+
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
-        self._step += 1
-        if self.every_n_steps and self._step % self.every_n_steps == 0:
+        # `batch` is the last step of the call (steps_per_execution may be > 1).
+        previous = self._step
+        self._step = getattr(self, "_epoch_start", 0) + int(batch) + 1
+        if self.every_n_steps and (
+                self._step // self.every_n_steps != previous // self.every_n_steps):
             _sync(self.model)
             self.save(os.path.join(self.directory, f"{self.prefix}_step{self._step:07d}.png"))
 
@@ -166,6 +172,10 @@ class PaceLogger(keras.callbacks.Callback):
     `g_grad_norm` are the norms of the gradients of those updates, which stay
     away from zero in a GAN that gives good samples without converging.
 
+    Steps count generator updates from the start of training; with
+    `steps_per_execution > 1` Keras calls the callback once per execution, so
+    a row is the last step of an execution (the values logged for it).
+
     Needs `GAN.compile(track_pace=True)` (the default). Rows are kept in
     `self.rows` as dicts `{"step", "epoch", "d_pace", "g_pace", "pace_ratio",
     "d_grad_norm", "g_grad_norm"}` and written to `filename` (CSV) at the end
@@ -180,7 +190,8 @@ class PaceLogger(keras.callbacks.Callback):
 
     Args:
         filename (str | os.PathLike | None): CSV file to write, or `None`.
-        every_n_steps (int): record every this many steps.
+        every_n_steps (int): record a row each time the step count passes a
+            multiple of this.
     """
 
     def __init__(self, filename: str | os.PathLike | None = None, every_n_steps: int = 1):
@@ -192,6 +203,7 @@ class PaceLogger(keras.callbacks.Callback):
         self.rows: list[dict] = []
         self._step = 0
         self._epoch = 0
+        self._epoch_start = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:  # noqa: D102
         cfg = getattr(self.model, "_gan_config", None)
@@ -202,10 +214,14 @@ class PaceLogger(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
         self._epoch = epoch
+        self._epoch_start = self._step
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
-        self._step += 1
-        if logs is None or self._step % self.every_n_steps:
+        # Keras passes the index of the last step of the call: with
+        # steps_per_execution > 1 the callback runs once per that many steps.
+        previous = self._step
+        self._step = self._epoch_start + int(batch) + 1
+        if logs is None or self._step // self.every_n_steps == previous // self.every_n_steps:
             return
         row = {"step": self._step, "epoch": self._epoch}
         for key in PACE_KEYS:

@@ -102,3 +102,22 @@ def test_callback_argument_errors():
         SampleGrid(4, every_n_steps=0)
     with pytest.raises(ValueError, match="every_n_steps"):
         PaceLogger(every_n_steps=0)
+
+
+def test_callbacks_count_steps_with_steps_per_execution(tmp_path):
+    """With steps_per_execution=4 Keras calls back once per 4 steps: steps stay steps."""
+    spe = 1 if keras.backend.backend() == "torch" else 4  # torch: one step per call
+    gan = keras_graft.GAN(*mlp_pair(), seed=0)
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), steps_per_execution=spe)
+    log = PaceLogger(every_n_steps=8)
+    grid = SampleGrid(8, every_n_steps=8, directory=tmp_path, prefix="s")
+    # 128 points, batch 8: 16 steps per epoch, 2 epochs.
+    gan.fit(DATA, batch_size=8, epochs=2, verbose=0, callbacks=[log, grid])
+    cols = log.as_arrays()
+    np.testing.assert_array_equal(cols["step"], [8, 16, 24, 32])
+    np.testing.assert_array_equal(cols["epoch"], [0, 0, 1, 1])
+    steps = sorted(n for n in os.listdir(tmp_path) if "_step" in n)
+    assert steps == [f"s_step{k:07d}.png" for k in (8, 16, 24, 32)]
+    every = PaceLogger(every_n_steps=1)
+    gan.fit(DATA, batch_size=8, epochs=1, verbose=0, callbacks=[every])
+    np.testing.assert_array_equal(every.as_arrays()["step"], np.arange(spe, 17, spe))
