@@ -24,6 +24,18 @@ def _sync(model: keras.Model) -> None:
         model.jax_state_sync()
 
 
+def _steps_done(callback: keras.callbacks.Callback, batch: int) -> int:
+    """Steps done in this epoch after a call of `on_train_batch_end(batch)`.
+
+    Keras passes the index of the last step of the execution, and for a last,
+    partial execution of an epoch an index past the epoch's end: clamp it to
+    the epoch's number of steps when Keras knows it.
+    """
+    done = int(batch) + 1
+    steps = (callback.params or {}).get("steps")
+    return min(done, int(steps)) if steps else done
+
+
 def _figure(figsize: tuple[float, float]):
     # A pyplot-free Figure renders to files with Agg whatever the session's
     # backend is, and never opens a window or touches notebook output.
@@ -107,7 +119,7 @@ class SampleGrid(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
         # `batch` is the last step of the call (steps_per_execution may be > 1).
         previous = self._step
-        self._step = getattr(self, "_epoch_start", 0) + int(batch) + 1
+        self._step = getattr(self, "_epoch_start", 0) + _steps_done(self, batch)
         if self.every_n_steps and (
                 self._step // self.every_n_steps != previous // self.every_n_steps):
             _sync(self.model)
@@ -220,7 +232,7 @@ class PaceLogger(keras.callbacks.Callback):
         # Keras passes the index of the last step of the call: with
         # steps_per_execution > 1 the callback runs once per that many steps.
         previous = self._step
-        self._step = self._epoch_start + int(batch) + 1
+        self._step = self._epoch_start + _steps_done(self, batch)
         if logs is None or self._step // self.every_n_steps == previous // self.every_n_steps:
             return
         row = {"step": self._step, "epoch": self._epoch}
