@@ -2,10 +2,13 @@
 
 The Keras backend is fixed when `keras` is first imported, so one pytest process
 can only test one backend. This script runs `pytest` for tensorflow, jax and torch
-in turn (with a throw-away `KERAS_HOME`) and exits non-zero if any of them fails.
+(each with a throw-away `KERAS_HOME` and pytest folder), `--jobs` of them at a
+time (default: two on a machine with two or more cores; the suites use about one
+core each on average), prints each one's output as it finishes, and exits
+non-zero if any of them fails.
 
 Usage:
-    python tests/run_backends.py [--backends tensorflow,jax,torch] [pytest args...]
+    python tests/run_backends.py [--backends tensorflow,jax,torch] [--jobs N] [pytest args...]
 """
 
 from __future__ import annotations
@@ -56,26 +59,59 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(BACKENDS),
         help="comma-separated backends to test (default: all three)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="backends tested at the same time (default: 2 with 2+ cores, else 1)",
+    )
     args, pytest_args = parser.parse_known_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs: expected a positive integer, got {args.jobs}")
     backends = [b for b in args.backends.split(",") if b]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         parser.error(f"--backends: unknown {unknown}; expected some of {BACKENDS}")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ensure_browser()
-    results = {}
-    for backend in backends:
-        with tempfile.TemporaryDirectory(prefix=f"keras_home_{backend}_") as home:
-            env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home)
-            env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            env.setdefault("MPLBACKEND", "Agg")
-            cmd = [sys.executable, "-m", "pytest", "-q", *pytest_args]
-            print(f"\n=== KERAS_BACKEND={backend}: {' '.join(cmd)}", flush=True)
-            start = time.perf_counter()
-            code = subprocess.call(cmd, cwd=root, env=env)
-            results[backend] = (code, time.perf_counter() - start)
+    # The longest suite first, so that the others run next to it.
+    order = sorted(backends, key=lambda b: ("jax", "tensorflow", "torch").index(b))
+    results: dict[str, tuple[int, float]] = {}
+    running: list[tuple[str, subprocess.Popen, float, tempfile.TemporaryDirectory, object]] = []
+
+    def start(backend: str) -> None:
+        home = tempfile.TemporaryDirectory(prefix=f"keras_home_{backend}_")
+        env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home.name)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.setdefault("MPLBACKEND", "Agg")
+        cmd = [sys.executable, "-m", "pytest", "-q",
+               f"--basetemp={os.path.join(home.name, 'pytest')}", *pytest_args]
+        print(f"=== KERAS_BACKEND={backend}: started {' '.join(cmd)}", flush=True)
+        log = tempfile.TemporaryFile(mode="w+")
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        running.append((backend, proc, time.perf_counter(), home, log))
+
+    pending = list(order)
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            start(pending.pop(0))
+        time.sleep(0.5)
+        for item in list(running):
+            backend, proc, began, home, log = item
+            if proc.poll() is None:
+                continue
+            running.remove(item)
+            results[backend] = (proc.returncode, time.perf_counter() - began)
+            log.seek(0)
+            print(f"\n=== KERAS_BACKEND={backend}: finished in {results[backend][1]:.0f} s",
+                  flush=True)
+            sys.stdout.write(log.read())
+            sys.stdout.flush()
+            log.close()
+            home.cleanup()
     print("\n=== summary")
-    for backend, (code, seconds) in results.items():
+    for backend in order:
+        code, seconds = results[backend]
         status = "passed" if code == 0 else f"FAILED (exit {code})"
         print(f"{backend:>10}: {status} in {seconds:.0f} s")
     return 0 if all(code == 0 for code, _ in results.values()) else 1

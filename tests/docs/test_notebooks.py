@@ -6,6 +6,7 @@ compute), from a temporary folder, and must finish without an error output.
 """
 
 import os
+import re
 import sys
 import time
 
@@ -50,17 +51,25 @@ def test_notebook_structure(path):
     name = os.path.basename(path)
     sources = [c.source for c in nb.cells]
     text = "\n".join(sources)
-    badge = (
-        "https://colab.research.google.com/github/keras-graft/keras_graft/blob/main/"
-        f"tutorials/{name}"
-    )
-    assert badge in sources[0] or badge in sources[1]
+    assert f"tutorials/{name})" in sources[1]  # the badge (its repository: test_repository)
+    # keras.io header: title, author, dates, a one-line description.
+    header = sources[0]
+    assert header.startswith("# ")
+    for field in ("**Author:**", "**Date created:**", "**Last modified:**", "**Description:**"):
+        assert field in header, f"{name}: header lacks {field}"
+    assert "## Setup" in sources and "## Conclusions" in "\n".join(sources)
+    assert re.search(r'"small" [0-9]', header) or re.search(r'"small" about [0-9]', header), (
+        f"{name}: the header must state the measured run time of the small size")
+    assert "RUNTIME_SMALL" not in text and "CONCLUSION_TEXT" not in text
     assert 'find_spec("keras_graft") is None' in text and "keras-graft" in text
     backend_cell = next(i for i, s in enumerate(sources) if "KERAS_BACKEND" in s)
     assert 'os.environ.setdefault("KERAS_BACKEND", "jax")' in sources[backend_cell]
     import_cell = next(i for i, s in enumerate(sources) if "import keras" in s)
     assert backend_cell < import_cell
     assert "KERAS_GRAFT_TUTORIAL_SIZE" in text
+    # The size is chosen explicitly, never switched by the hardware found.
+    assert 'SIZE = os.environ.get("KERAS_GRAFT_TUTORIAL_SIZE", "small")' in text
+    assert "nvidia-smi" not in text
     assert 'matplotlib.use("Agg")' not in text
     assert os.path.getsize(path) < 1.5e6
 
@@ -78,3 +87,32 @@ def test_notebook_carries_outputs_of_a_run(path):
         k for c in code for out in c.get("outputs", []) for k in out.get("data", {})
     }
     assert "image/png" in kinds
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_stored_outputs_come_from_a_clean_small_run(path):
+    """Outputs of the "small" size, no stderr, no warnings, no paths of a machine."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    assert notebooks.stored_output_problems(nb, "small") == []
+
+
+def test_the_stored_output_check_catches_what_it_should():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_output
+
+    clean = new_code_cell("print(1)", outputs=[new_output("stream", name="stdout",
+                                                           text="backend: jax | size: small\n")])
+    nb = nbformat.v4.new_notebook(cells=[clean])
+    assert notebooks.stored_output_problems(nb, "small") == []
+    assert notebooks.stored_output_problems(nb, "full") == ["no output says 'size: full'"]
+    noisy = new_code_cell("x", outputs=[
+        new_output("stream", name="stderr", text="WARNING:absl:Variant folder /root/x\n"),
+        new_output("execute_result", data={"text/plain": "'/work/main/tutorials'"},
+                   execution_count=1),
+    ])
+    nb.cells.append(noisy)
+    problems = notebooks.stored_output_problems(nb, "small")
+    assert any("stderr" in p for p in problems)
+    assert any("/work/" in p for p in problems) and any("/root/" in p for p in problems)
