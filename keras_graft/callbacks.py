@@ -24,16 +24,20 @@ def _sync(model: keras.Model) -> None:
         model.jax_state_sync()
 
 
-def _steps_done(callback: keras.callbacks.Callback, batch: int) -> int:
-    """Steps done in this epoch after a call of `on_train_batch_end(batch)`.
+def _advance(callback: keras.callbacks.Callback, batch: int, every: int | None) -> bool:
+    """Move `callback._step` to the steps done after `on_train_batch_end(batch)`.
 
-    Keras passes the index of the last step of the execution, and for a last,
-    partial execution of an epoch an index past the epoch's end: clamp it to
-    the epoch's number of steps when Keras knows it.
+    Keras passes the index of the last step of the execution (once per
+    `steps_per_execution` steps), and for a last, partial execution of an
+    epoch an index past the epoch's end: it is clamped to the epoch's number
+    of steps when Keras knows it. Returns whether the step count passed a
+    multiple of `every` (False when `every` is None).
     """
     done = int(batch) + 1
     steps = (callback.params or {}).get("steps")
-    return min(done, int(steps)) if steps else done
+    previous = callback._step
+    callback._step = callback._epoch_start + (min(done, int(steps)) if steps else done)
+    return bool(every) and callback._step // every != previous // every
 
 
 def _figure(figsize: tuple[float, float]):
@@ -102,6 +106,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.prefix = prefix
         self.paths: list[str] = []
         self._step = 0
+        self._epoch_start = 0
         self._z = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:  # noqa: D102
@@ -117,11 +122,7 @@ class SampleGrid(keras.callbacks.Callback):
         self._epoch_start = self._step
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
-        # `batch` is the last step of the call (steps_per_execution may be > 1).
-        previous = self._step
-        self._step = getattr(self, "_epoch_start", 0) + _steps_done(self, batch)
-        if self.every_n_steps and (
-                self._step // self.every_n_steps != previous // self.every_n_steps):
+        if _advance(self, batch, self.every_n_steps):
             _sync(self.model)
             self.save(os.path.join(self.directory, f"{self.prefix}_step{self._step:07d}.png"))
 
@@ -229,11 +230,7 @@ class PaceLogger(keras.callbacks.Callback):
         self._epoch_start = self._step
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
-        # Keras passes the index of the last step of the call: with
-        # steps_per_execution > 1 the callback runs once per that many steps.
-        previous = self._step
-        self._step = self._epoch_start + _steps_done(self, batch)
-        if logs is None or self._step // self.every_n_steps == previous // self.every_n_steps:
+        if not _advance(self, batch, self.every_n_steps) or logs is None:
             return
         row = {"step": self._step, "epoch": self._epoch}
         for key in PACE_KEYS:
