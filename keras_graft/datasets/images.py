@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_graft.datasets import _network
+from keras_graft.datasets import _folders, _network
 from keras_graft.datasets.embedded import load_embedded_digits, scale_images
 
 #: Host each known dataset is downloaded from (probed before tfds tries to download).
@@ -104,8 +104,41 @@ def _prepare_builder(name: str, data_dir: str | None) -> Any:
             "keras_graft: `keras_graft.datasets.load_embedded_digits()` "
             "(or `load_images('embedded_digits')`)."
         )
-    builder.download_and_prepare()
+    scopes = _download_scopes(builder)
+    before = _folders.existing(scopes)
+    try:
+        builder.download_and_prepare()
+    except BaseException:
+        # A failed download leaves empty folders behind (the data dir, its
+        # downloads/, downloads/<name>/ with one tmp folder per file, <name>/):
+        # take back those this call made, keep what was there and any file.
+        _folders.remove_new_empty(scopes, before)
+        raise
     return builder
+
+
+def _download_scopes(builder: Any) -> list[_folders.Scope]:
+    """Where tfds's `download_and_prepare` makes folders, as `_folders` scopes.
+
+    The data dir (or its highest missing parent) and its direct subfolders; the
+    direct subfolders of ``downloads/`` and ``downloads/extracted/``; all of
+    ``downloads/<name>/`` and ``<name>/`` (this dataset's folders, small).
+    """
+    root = os.fspath(builder.data_dir_root)
+    if "://" in root:  # a remote file system (gs://...): nothing to take back here
+        return []
+    root = os.path.abspath(root)
+    top = root
+    while not os.path.exists(os.path.dirname(top)):
+        top = os.path.dirname(top)
+    downloads = os.path.join(root, "downloads")
+    return [
+        (top, 1),
+        (downloads, 1),
+        (os.path.join(downloads, "extracted"), 1),
+        (os.path.join(downloads, builder.name), None),
+        (os.path.join(root, builder.name), None),
+    ]
 
 
 def load_images(
@@ -123,7 +156,9 @@ def load_images(
     ``"cifar10"``, or any tfds image dataset with ``(image, label)`` supervised
     keys). If the dataset is not already prepared in `data_dir`, the download host
     is probed for a few seconds first, so an offline machine gets a clear
-    `DatasetUnavailableError` at once instead of minutes of retries.
+    `DatasetUnavailableError` at once instead of minutes of retries. A download
+    that fails takes back the empty folders it made in the data directory
+    (folders that were there before, and files, are kept).
     ``name="embedded_digits"`` loads the 10,000 MNIST digits shipped with the
     package (no network, no tensorflow-datasets; split ``"all"``, ``"train"`` or
     ``"test"``).

@@ -17,6 +17,19 @@ reduces norms in float32, and applies the step. Blocks are set by
 
 Decoupled weight decay, clipping, EMA, gradient accumulation and loss scaling
 are the Keras base optimizer's and run around the graft, as for any optimizer.
+
+Sparse gradients (``tf.IndexedSlices`` on TensorFlow, ``jax.experimental.sparse``
+arrays such as ``BCOO`` on JAX; an ``Embedding`` layer's, for instance) are made
+dense as they enter ``apply``, before clipping, loss-scale unscaling, gradient
+accumulation and the update, so that a sparse gradient takes exactly the step
+of its dense form (the values of repeated rows summed). A sparse update would
+pay only where neither the state nor the direction changes outside the rows in
+the gradient: nSGDA without momentum (its block norms could be read off the
+summed values) and a graft of two momentum-free SGDs, and then only without
+weight decay, which moves every row. Elsewhere every row moves whatever the
+gradient (momentum and Adam's moments decay in every row, AdaDir's direction
+is Adam's, AdaNSGDA's magnitude is the norm of Adam's whole step), so one
+dense path serves all.
 """
 
 from __future__ import annotations
@@ -111,7 +124,8 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     """Base class: block-wise magnitude times normalized direction.
 
     Subclasses implement ``_rule`` and may override ``_block_magnitude``.
-    Not meant to be used directly.
+    Not meant to be used directly. Sparse gradients (``tf.IndexedSlices``, JAX
+    ``BCOO``) are made dense in ``apply``; the module's docstring says why.
 
     Args:
         learning_rate (float | keras.optimizers.schedules.LearningRateSchedule):
@@ -165,6 +179,10 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         return self._skipped_steps
 
     def apply(self, grads, trainable_variables=None):
+        # Sparse gradients are made dense before anything reads them (see the
+        # module's docstring); Keras's clipping and accumulation then see the
+        # same gradient whatever its form.
+        grads = [None if g is None else _backend.dense(g) for g in grads]
         if not self.skip_nonfinite:
             return super().apply(grads, trainable_variables)
         if trainable_variables is None:

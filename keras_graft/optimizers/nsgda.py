@@ -43,6 +43,11 @@ class NSGDA(GraftedOptimizer):
     - block: `granularity` (a variable, a layer, or all parameters).
     - schedule: any Keras learning-rate schedule; a decay to zero lets the
       normalized iterates settle (a constant step keeps moving by $\eta$).
+    - sparse gradients (an `Embedding`'s `tf.IndexedSlices` or JAX `BCOO`):
+      made dense before the step, which is then the dense gradient's. Only
+      with `momentum=0` and no weight decay would the rows outside the
+      gradient stay put (a sparse step); that case alone is not worth a second
+      code path.
 
     Args:
         learning_rate (float | keras.optimizers.schedules.LearningRateSchedule):

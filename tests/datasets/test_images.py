@@ -2,10 +2,14 @@
 
 import socket
 import time
+import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core.download import downloader
+from tensorflow_datasets.core.utils import gcs_utils
 
 from keras_graft import datasets
 from keras_graft.datasets import _network, images
@@ -98,3 +102,110 @@ def test_probe_on_local_sockets_only():
     start = time.perf_counter()
     assert not _network.host_reachable("127.0.0.1", port=port, timeout=2.0)
     assert time.perf_counter() - start < 2.5
+
+
+def _tree(path):
+    """Every folder (ending in /) and file under `path`; None if it is absent."""
+    if not path.exists():
+        return None
+    return sorted(
+        str(p.relative_to(path)) + ("/" if p.is_dir() else "") for p in path.rglob("*")
+    )
+
+
+def _failing_download(partial=False, roots=None):
+    """A `download_and_prepare` that fails after making the folders a real one does.
+
+    Read off tfds 4.9's code (and a run with the downloader made to fail): the
+    download manager makes downloads/extracted/ (and the data dir), each file
+    gets a tmp folder in downloads/<name>/, the dataset is written into
+    <name>/<version>.incomplete<uuid>/, which tfds removes when it fails.
+    `partial`: a partial file in each tmp folder, as a cut-off download leaves.
+    `roots`: a list to which the data dir of each call is appended.
+    """
+
+    def download_and_prepare(self, *args, **kwargs):
+        root = Path(self.data_dir_root)
+        if roots is not None:
+            roots.append(root)
+        (root / "downloads" / "extracted").mkdir(parents=True, exist_ok=True)
+        incomplete = Path(f"{self.data_dir}.incomplete{uuid.uuid4().hex}")
+        incomplete.mkdir(parents=True)
+        for url in ("train-images.gz", "train-labels.gz"):
+            tmp = root / "downloads" / self.name / f"{url}.tmp.{uuid.uuid4().hex}"
+            tmp.mkdir(parents=True)
+            if partial:
+                (tmp / url).write_bytes(b"partial")
+        incomplete.rmdir()
+        raise ConnectionError("the download failed")
+
+    return download_and_prepare
+
+
+@pytest.mark.parametrize("where", ["data_dir", "default_data_dir"])
+def test_failed_download_takes_back_the_folders_it_made(
+    where, probe_calls, monkeypatch, tmp_path
+):
+    roots = []
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder, "download_and_prepare", _failing_download(roots=roots)
+    )
+    data_dir = tmp_path / "home" / "tensorflow_datasets"  # neither exists yet
+    if where == "default_data_dir":
+        monkeypatch.setattr(tfds.core.constants, "DATA_DIR", str(data_dir))
+    with pytest.raises(ConnectionError):
+        datasets.load_images(
+            "mnist", data_dir=data_dir if where == "data_dir" else None
+        )
+    assert probe_calls == ["mnist"] and roots == [data_dir]
+    assert _tree(tmp_path) == []
+
+
+def test_failed_download_keeps_the_folders_that_were_there(
+    probe_calls, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder, "download_and_prepare", _failing_download()
+    )
+    for folder in ["downloads/mnist", "downloads/extracted/old", "mine", "mnist/1.0.0"]:
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "mnist" / "1.0.0" / "dataset_info.json").write_text("{}")
+    before = _tree(tmp_path)
+    with pytest.raises(ConnectionError):
+        datasets.load_images("mnist", data_dir=tmp_path)
+    assert _tree(tmp_path) == before
+
+
+def test_failed_download_keeps_files(probe_calls, monkeypatch, tmp_path):
+    monkeypatch.setattr(
+        tfds.core.DatasetBuilder,
+        "download_and_prepare",
+        _failing_download(partial=True),
+    )
+    with pytest.raises(ConnectionError):
+        datasets.load_images("mnist", data_dir=tmp_path)
+    tree = _tree(tmp_path)
+    files = [p for p in tree if not p.endswith("/")]
+    assert len(files) == 2 and all(p.startswith("downloads/mnist/") for p in files)
+    # What holds a file stays; the empty folders go.
+    assert sorted(tree) == sorted(
+        ["downloads/", "downloads/mnist/"]
+        + files
+        + [str(Path(p).parent) + "/" for p in files]
+    )
+
+
+def test_failed_tfds_download_leaves_no_folders(probe_calls, monkeypatch, tmp_path):
+    # tfds's own download_and_prepare, with its downloader failing at once:
+    # the folders are the ones tfds makes, and nothing reaches the network.
+    def no_network(self, url, *args, **kwargs):
+        raise ConnectionError(f"no network in tests: {url}")
+
+    monkeypatch.setattr(downloader._Downloader, "_sync_download", no_network)
+    monkeypatch.setattr(gcs_utils, "_is_gcs_disabled", True)
+    data_dir = tmp_path / "tfds"
+    start = time.perf_counter()
+    with pytest.raises(ConnectionError, match="no network in tests"):
+        datasets.load_images("mnist", data_dir=data_dir)
+    assert time.perf_counter() - start < 10.0
+    assert _tree(tmp_path) == []

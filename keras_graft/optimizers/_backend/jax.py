@@ -6,6 +6,18 @@ Under ``keras.distribution`` the norms are computed by XLA over whole
 
 from keras import ops
 
+try:
+    from jax.experimental.sparse import JAXSparse
+except ImportError:  # the generic path, for a backend without JAX
+    JAXSparse = ()
+
+
+def dense(gradient):
+    # BCOO, BCSR, ...: todense() sums the values of repeated indices.
+    if isinstance(gradient, JAXSparse):
+        return gradient.todense()
+    return gradient
+
 
 def update_step(optimizer, grads, variables, learning_rate):
     optimizer._grafted_update(list(grads), list(variables), learning_rate)

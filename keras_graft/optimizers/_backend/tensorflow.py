@@ -9,6 +9,9 @@ all-reduced gradients and whole variables, so block norms are those of the
 whole variable and the copies stay identical. Without a strategy this is a
 plain call.
 
+Sparse gradients (``tf.IndexedSlices``) arrive here dense (``dense`` is called
+in ``GraftedOptimizer.apply``), so the all-reduce is a dense one.
+
 Without XLA every TensorFlow op writes its result to memory, so a squared norm
 is taken with ``tf.nn.l2_loss`` (one read, no temporary) and a step with
 ``ResourceApplyGradientDescent`` (``var -= alpha * delta`` in one pass).
@@ -16,6 +19,13 @@ is taken with ``tf.nn.l2_loss`` (one read, no temporary) and a step with
 
 import keras
 import tensorflow as tf
+
+
+def dense(gradient):
+    # tf.IndexedSlices (an Embedding's gradient): one unsorted_segment_sum.
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.convert_to_tensor(gradient)
+    return gradient
 
 
 def update_step(optimizer, grads, variables, learning_rate):

@@ -12,6 +12,11 @@ run their state updates in a few ``_foreach`` calls; norms are one
 import torch
 
 
+def dense(gradient):
+    # Keras makes no sparse gradients on PyTorch.
+    return gradient
+
+
 @torch.no_grad()
 def update_step(optimizer, grads, variables, learning_rate):
     rules = getattr(optimizer, "_torch_foreach_rule", None)
