@@ -54,6 +54,11 @@ class SampleGrid(keras.callbacks.Callback):
     Images `(num, H, W, C)` with C in {1, 3} are tiled into a grid; 2-D points
     `(num, 2)` (toy problems) are drawn as a scatter plot.
 
+    For a class-conditional GAN (`GAN(..., num_classes=K)`) the grid has one
+    row per class: row `k` generates class `k` from the same `num` latents,
+    so a column shows one latent across the classes (and a scatter plot
+    colours its points by class).
+
     Example:
         ```python
         gan.fit(x, epochs=5, callbacks=[SampleGrid(16, directory="samples")])
@@ -71,7 +76,8 @@ class SampleGrid(keras.callbacks.Callback):
             when the model has one).
         value_range (tuple[float, float]): range of the generator's output,
             mapped to [0, 1] for display.
-        ncols (int | None): grid columns (default: about sqrt(num)).
+        ncols (int | None): grid columns (default: about sqrt(num); `num`
+            for a class-conditional GAN).
         seed (int): seed for drawing `latents` when it is an int.
         prefix (str): file-name prefix.
     """
@@ -131,13 +137,26 @@ class SampleGrid(keras.callbacks.Callback):
             _sync(self.model)
             self.save(os.path.join(self.directory, f"{self.prefix}_epoch{epoch + 1:04d}.png"))
 
+    def _labels(self) -> np.ndarray | None:
+        """Class of each sample: `num` of class 0, then of class 1, ... (or None)."""
+        classes = getattr(self.model, "num_classes", None)
+        if classes is None:
+            return None
+        return np.repeat(np.arange(classes, dtype="int32"), len(self._z))
+
     def samples(self) -> np.ndarray:
         """Generate from the fixed latents with the model's current weights.
 
         Returns:
-            np.ndarray: the samples.
+            np.ndarray: the samples; for a class-conditional GAN, those of
+            every class in turn (`num_classes * num` samples).
         """
-        out = self.model.generate(self._z, ema=self.ema, training=False)
+        labels = self._labels()
+        if labels is None:
+            out = self.model.generate(self._z, ema=self.ema, training=False)
+        else:
+            z = np.tile(self._z, (self.model.num_classes,) + (1,) * (self._z.ndim - 1))
+            out = self.model.generate(z, ema=self.ema, training=False, labels=labels)
         return np.asarray(keras.ops.convert_to_numpy(out))
 
     def save(self, path: str) -> str:
@@ -150,10 +169,12 @@ class SampleGrid(keras.callbacks.Callback):
             str: `path`.
         """
         x = self.samples()
+        labels = self._labels()
         if x.ndim == 2:
             fig = _figure((4, 4))
             ax = fig.subplots()
-            ax.scatter(x[:, 0], x[:, 1] if x.shape[1] > 1 else np.zeros(len(x)), s=4)
+            ax.scatter(x[:, 0], x[:, 1] if x.shape[1] > 1 else np.zeros(len(x)), s=4,
+                       c=labels, cmap="tab10" if labels is not None else None)
             ax.set_aspect("equal", adjustable="datalim")
         else:
             if x.ndim == 3:
@@ -161,7 +182,8 @@ class SampleGrid(keras.callbacks.Callback):
             lo, hi = self.value_range
             x = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
             n, h, w, c = x.shape
-            ncols = self.ncols or int(np.ceil(np.sqrt(n)))
+            default = len(self._z) if labels is not None else int(np.ceil(np.sqrt(n)))
+            ncols = self.ncols or default
             nrows = int(np.ceil(n / ncols))
             grid = np.ones((nrows * (h + 1) + 1, ncols * (w + 1) + 1, c), x.dtype)
             for i in range(n):

@@ -302,9 +302,7 @@ def run_gan(
         d_steps=config.d_steps,
         update=config.update,
         steps_per_execution=config.steps_per_execution,
-        # On TensorFlow, GAN.fit(run_eagerly=True) currently fails inside its
-        # non-finite check (reported); tf.function costs little there.
-        run_eagerly=config.run_eagerly and keras.backend.backend() != "tensorflow",
+        run_eagerly=config.run_eagerly,
     )
     evaluate = _Evaluator(config, info)
     rng = np.random.default_rng(seed)

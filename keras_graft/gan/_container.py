@@ -70,6 +70,17 @@ class _PlayerOptimizers(keras.optimizers.Optimizer):
             "`gan.d_optimizer` and `gan.g_optimizer`."
         )
 
+    def save_own_variables(self, store) -> None:
+        """Nothing: the players' optimizers save their own states.
+
+        They are attributes of the container, so a `.keras` file or a
+        checkpoint visits each of them; saving `variables` here too (as the
+        base class would) stored every state twice.
+        """
+
+    def load_own_variables(self, store) -> None:
+        """Nothing to load (files from keras_graft 0.1.0 hold a copy here)."""
+
     def scale_loss(self, loss):  # noqa: D102
         return loss
 

@@ -103,25 +103,35 @@ def snapshot(variables: Sequence) -> list:
     return [v.value for v in variables]
 
 
-def train_step(model, state, data):
-    """The JAX trainer's `train_step(state, data) -> (logs, state)` for a GAN."""
-    trainable, non_trainable, optimizer_values, metrics_values = state
-    groups = (
-        (model.trainable_variables, trainable),
-        (model.non_trainable_variables, non_trainable),
-        (model.optimizer.variables, optimizer_values),
-        (model.metrics_variables, metrics_values),
-    )
+def _run_stateless(step, refs: tuple, state: tuple, data):
+    """`step(data)` in one scope mapping each group of `refs` to `state`.
+
+    Returns the step's logs and the groups' new values, in the same layout.
+    """
     mapping = {}
-    for refs, values in groups:
-        for ref, value in zip(refs, values):
+    for group_refs, values in zip(refs, state):
+        for ref, value in zip(group_refs, values):
             mapping[id(ref)] = value
     with _scope_with(mapping) as scope:
-        logs = model._train_step_common(data)
+        logs = step(data)
     new_state = tuple(
-        [scope.state_mapping[id(ref)] for ref in refs] for refs, _ in groups
+        [scope.state_mapping[id(ref)] for ref in group_refs] for group_refs in refs
     )
     return logs, new_state
+
+
+def train_step(model, state, data):
+    """The JAX trainer's `train_step(state, data) -> (logs, state)` for a GAN."""
+    refs = (model.trainable_variables, model.non_trainable_variables,
+            model.optimizer.variables, model.metrics_variables)
+    return _run_stateless(model._train_step_common, refs, state, data)
+
+
+def test_step(model, state, data):
+    """The JAX trainer's `test_step(state, data) -> (logs, state)` for a GAN."""
+    refs = (model.trainable_variables, model.non_trainable_variables,
+            model.metrics_variables)
+    return _run_stateless(model._test_step_common, refs, state, data)
 
 
 def num_replicas() -> int:
@@ -152,4 +162,9 @@ def restore_state(model, out) -> None:
     for refs, values in groups:
         for ref, value in zip(refs, values):
             ref.assign(value)
+    # Keras's `fit` syncs the state it recorded after the previous step in its
+    # `finally`; those arrays were donated to this step (deleted), and the
+    # variables now hold this step's state: mark them synced (private flag,
+    # no public way to tell the trainer).
+    model._jax_state_synced = True
 

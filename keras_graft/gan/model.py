@@ -16,6 +16,7 @@ from keras import ops
 
 from keras_graft.gan import losses as losses_lib
 from keras_graft.gan._container import _PlayerOptimizers
+from keras_graft.gan._players import check_num_classes, inspect_players, shapes_match
 
 _B = importlib.import_module(f"keras_graft.gan._{keras.backend.backend()}")
 
@@ -41,7 +42,9 @@ class _LastValue(keras.metrics.Metric):
         self.value.assign(ops.cast(value, self.dtype))
 
     def result(self):  # noqa: D102
-        return ops.convert_to_tensor(self.value)
+        # A copy: on torch the variable's tensor itself would be returned, and
+        # a later reset (e.g. by `evaluate` inside `fit`) would zero the logs.
+        return ops.copy(self.value)
 
 
 class _NonFiniteFlags(keras.metrics.Metric):
@@ -73,7 +76,6 @@ class _NonFiniteFlags(keras.metrics.Metric):
 
 
 _NONFINITE_CODE = "_gan_nonfinite_player"
-_TF_CHECK_EVERY = 16
 _NONFINITE_STEP = "_gan_nonfinite_step"
 
 
@@ -104,65 +106,40 @@ def _check_real_number(value: Any, arg: str) -> float:
     return float(value)
 
 
-def _single_tensor_shape(model: Any, attr: str, arg: str) -> tuple:
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            f"{arg} must be a keras.Model built on keras.Input (Functional or "
-            f"Sequential); received {type(model).__name__}."
-        )
-    try:
-        tensors = getattr(model, attr)
-    except (AttributeError, ValueError):
-        tensors = None
-    if not tensors:
-        raise ValueError(
-            f"{arg} must be built on keras.Input so that its {attr[:-1]} shape is "
-            f"known (a Functional model, or a Sequential model starting with "
-            f"keras.Input); {model.name!r} has no {attr}."
-        )
-    if len(tensors) != 1:
-        raise ValueError(
-            f"{arg} must have exactly one {attr[:-1]}; {model.name!r} has "
-            f"{len(tensors)}."
-        )
-    return tuple(tensors[0].shape[1:])
-
-
-def _check_latent_dim(latent_dim: Any) -> tuple:
-    def positive_int(d):
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(
-                "latent_dim must be None, a positive int or a tuple of positive "
-                f"ints; received latent_dim={latent_dim!r}."
-            )
-        if d < 1:
-            raise ValueError(
-                "latent_dim must be None, a positive int or a tuple of positive "
-                f"ints; received latent_dim={latent_dim!r}."
-            )
-        return int(d)
-
-    if isinstance(latent_dim, (list, tuple)):
-        if not latent_dim:
-            raise ValueError("latent_dim must not be an empty tuple.")
-        return tuple(positive_int(d) for d in latent_dim)
-    return (positive_int(latent_dim),)
-
-
-def _shapes_match(a: Sequence, b: Sequence) -> bool:
-    return len(a) == len(b) and all(
-        x is None or y is None or x == y for x, y in zip(a, b)
-    )
-
-
 @keras.saving.register_keras_serializable(package="keras_graft")
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by `fit`.
 
-    `fit` takes real samples only (numpy arrays, `tf.data.Dataset`,
-    `keras.utils.PyDataset`; `(images, labels)` batches have their labels
-    ignored). Each batch makes `d_steps` discriminator updates and one generator
-    update, on every Keras backend, with the default `jit_compile`.
+    `fit` takes real samples (numpy arrays, `tf.data.Dataset`,
+    `keras.utils.PyDataset`). Each batch makes `d_steps` discriminator updates
+    and one generator update, on every Keras backend, with the default
+    `jit_compile`.
+
+    Players: any `keras.Model` (Sequential, Functional, or subclassed with its
+    own `call`, built or not). Shapes are read from a player's `keras.Input`
+    where it has one; otherwise the generator is called once on zeros of
+    shape `(2, *latent_shape)` (pass `latent_dim`) to build it and find the
+    sample shape, and the discriminator on its output.
+
+    Class-conditional GANs (`num_classes=K`): the data yields `(samples,
+    labels)` with integer labels in `[0, K)`; the generator takes
+    `[latents, labels]` and the discriminator `[samples, labels]` (labels of
+    shape `(batch,)`, or `(batch, 1)` where a Functional player declares its
+    label input so); samples are generated for the labels of the real batch.
+    `generate(labels=...)` and `SampleGrid` (one row per class) follow. An
+    unconditional GAN ignores the labels of `(samples, labels)` data.
+
+    `evaluate(x)` and `fit(..., validation_data=x)` report `d_loss`,
+    `g_loss`, `d_real` and `d_fake` on held-out real samples and as many
+    generated ones, with both players in inference mode (`training=False`):
+    no weight, optimizer state or BatchNorm statistic changes. Their latents
+    come from a separate stream (seeded `seed + 1`) that restarts at every
+    `evaluate` call, so the same weights and data give the same numbers, and
+    validation does not change the training run.
+
+    BatchNorm statistics: the discriminator's moving statistics are updated
+    by its training-mode passes on real and on generated samples; the
+    gradient penalty's pass does not update them (the same on every backend).
 
     Scheduling (`compile(update=...)`):
 
@@ -208,13 +185,17 @@ class GAN(keras.Model):
         ```
 
     Args:
-        generator (keras.Model): maps a latent batch to a sample batch; built
-            on `keras.Input` (Functional or Sequential).
-        discriminator (keras.Model): maps a sample batch to scores (logits),
-            one per sample; its input shape must match the generator's output.
+        generator (keras.Model): maps a latent batch (and labels, when
+            conditional) to a sample batch.
+        discriminator (keras.Model): maps a sample batch (and labels) to
+            scores (logits), one per sample; its input shape must match the
+            generator's output.
         latent_dim (int | tuple[int, ...] | None): shape of one latent vector;
-            `None` reads it from the generator's input.
+            `None` reads it from the generator's `keras.Input` (required for
+            a generator without one, e.g. a subclassed model).
         seed (int | None): seed of the model's `SeedGenerator`.
+        num_classes (int | None): number of classes of a class-conditional
+            GAN (>= 2); `None` for an unconditional one.
         **kwargs (Any): passed to `keras.Model` (e.g. `name`).
     """
 
@@ -224,6 +205,7 @@ class GAN(keras.Model):
         discriminator: keras.Model,
         latent_dim: int | Sequence[int] | None = None,
         seed: int | None = None,
+        num_classes: int | None = None,
         **kwargs: Any,
     ):
         if seed is not None and (
@@ -232,39 +214,27 @@ class GAN(keras.Model):
             raise TypeError(f"seed must be an int or None; received seed={seed!r}.")
         if seed is not None and not 0 <= int(seed) < 2**31:
             raise ValueError(f"seed must be in [0, 2**31); received seed={seed!r}.")
+        num_classes = check_num_classes(num_classes)
+        players = inspect_players(generator, discriminator, latent_dim, num_classes)
         super().__init__(**kwargs)
-        g_in = _single_tensor_shape(generator, "inputs", "generator")
-        g_out = _single_tensor_shape(generator, "outputs", "generator")
-        d_in = _single_tensor_shape(discriminator, "inputs", "discriminator")
-        if not _shapes_match(g_out, d_in):
-            raise ValueError(
-                f"generator output shape {g_out} does not match the discriminator "
-                f"input shape {d_in} (batch axis excluded)."
-            )
-        if latent_dim is None:
-            if any(d is None for d in g_in):
-                raise ValueError(
-                    f"latent_dim=None but the generator input shape {g_in} has "
-                    "unknown dimensions; pass latent_dim."
-                )
-            latent_shape = tuple(int(d) for d in g_in)
-        else:
-            latent_shape = _check_latent_dim(latent_dim)
-            if not _shapes_match(latent_shape, g_in):
-                raise ValueError(
-                    f"latent_dim={latent_dim!r} does not match the generator input "
-                    f"shape {g_in} (batch axis excluded)."
-                )
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
-        self.latent_shape = latent_shape
-        self.sample_shape = tuple(d_in)
+        self.num_classes = num_classes
+        self.latent_shape = players.latent_shape
+        self.sample_shape = players.sample_shape
+        self._players = players
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="gan_seed")
+        # Latents of `evaluate`: their own stream (not saved), so that
+        # validation leaves the training run unchanged.
+        self._eval_seed_generator = keras.random.SeedGenerator(
+            None if seed is None else seed + 1, name="gan_eval_seed"
+        )
+        self._eval_seed_start = ops.convert_to_numpy(self._eval_seed_generator.state)
         self._ema_generator = None
         self._gan_compiled = False
-        # No symbolic call: the sub-models are built on keras.Input.
+        # No symbolic call: `inspect_players` built the players.
         self.built = True
 
     # ------------------------------------------------------------------ compile
@@ -340,12 +310,14 @@ class GAN(keras.Model):
                 scaling, not just `model.optimizer` as in `keras.Model`.
 
         Non-finite losses: if a player's loss (the discriminator's including its
-        penalty) or one of its gradients is NaN or Inf at some step and that player's optimizer does not
-        skip non-finite steps (`skip_nonfinite=True` of the keras_graft
-        optimizers, or a `LossScaleOptimizer`), `fit` raises FloatingPointError
-        naming the player and the step right after that step's train function
-        returns. With skipping optimizers, training goes on and the optimizers
-        count the skipped steps.
+        penalty) or one of its gradients is NaN or Inf at some step and that
+        player's optimizer does not skip non-finite steps (`skip_nonfinite=True`
+        of the keras_graft optimizers, or a `LossScaleOptimizer`), `fit` raises
+        FloatingPointError naming the player and the step right after that
+        step's train function returns, on every backend: no later step runs
+        (with `steps_per_execution=k`, none after the execution holding it).
+        With skipping optimizers, training goes on and the optimizers count
+        the skipped steps.
 
         Raises:
             TypeError: an optimizer is not a `keras.optimizers.Optimizer`, or
@@ -441,6 +413,10 @@ class GAN(keras.Model):
         )
         if generator_ema is not None and self._ema_generator is None:
             ema = keras.models.clone_model(self.generator)
+            if not ema.built:  # a subclassed generator: build it by a call
+                z = ops.zeros((2,) + self.latent_shape, dtype=self._players.latent_dtype)
+                labels = None if self.num_classes is None else ops.zeros((2,), "int32")
+                self._g(z, labels, training=False, net=ema)
             ema.set_weights(self.generator.get_weights())
             ema.trainable = False
             self._ema_generator = ema
@@ -532,30 +508,75 @@ class GAN(keras.Model):
         num: int | None = None,
         ema: bool | None = None,
         training: bool = False,
+        labels: Any = None,
     ):
         """Generate samples.
 
         Args:
             z (Any): latents `(batch, *latent_shape)`; `None` draws `num` of them.
-            num (int | None): number of samples when `z` is `None`.
+            num (int | None): number of samples when `z` is `None`; with
+                `labels` given as an array, defaults to its length.
             ema (bool | None): use the moving-average generator; `None` uses it
                 when it exists. `True` without `generator_ema` raises ValueError.
             training (bool): run the generator in training mode.
+            labels (Any): class labels, for a class-conditional GAN only (an
+                unconditional one raises ValueError on them): one int for
+                every sample, or integer ids `(batch,)` in `[0, num_classes)`.
 
         Returns:
             Tensor: generated samples.
         """
+        labels = self._generate_labels(labels, z, num)
         if z is None:
             if num is None:
-                raise ValueError("generate() needs z (latents) or num.")
+                if labels is None:
+                    raise ValueError("generate() needs z (latents) or num.")
+                num = int(labels.shape[0])
             z = self.sample_latents(int(num))
         if ema and self._ema_generator is None:
             raise ValueError(
                 "generate(ema=True) needs compile(generator_ema=<momentum>)."
             )
         net = self.generator if ema is False else self.sample_generator
-        return net(ops.convert_to_tensor(z, dtype=net.inputs[0].dtype),
-                   training=training)
+        z = ops.convert_to_tensor(z, dtype=self._players.latent_dtype)
+        if labels is not None and int(labels.shape[0]) != int(z.shape[0]):
+            raise ValueError(
+                f"generate(): {int(labels.shape[0])} labels for {int(z.shape[0])} "
+                "latents; pass one label per sample (or one int for all)."
+            )
+        return self._g(z, labels, training=training, net=net)
+
+    def _generate_labels(self, labels, z, num):
+        """`labels` of `generate` as int32 `(batch,)`, checked."""
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError(
+                    "generate(labels=...) needs a class-conditional GAN "
+                    "(GAN(..., num_classes=...)); this one is unconditional."
+                )
+            return None
+        if labels is None:
+            raise ValueError(
+                f"generate() of a class-conditional GAN (num_classes="
+                f"{self.num_classes}) needs labels: one int, or one per sample."
+            )
+        values = np.asarray(ops.convert_to_numpy(labels))
+        if values.dtype.kind not in "iu" or values.ndim > 1:
+            raise ValueError(
+                "generate(): labels must be an int or a 1-D array of integer class "
+                f"ids; received dtype {values.dtype} and shape {values.shape}."
+            )
+        if values.size and (values.min() < 0 or values.max() >= self.num_classes):
+            raise ValueError(
+                f"generate(): labels must be in [0, {self.num_classes}); received "
+                f"values in [{values.min()}, {values.max()}]."
+            )
+        if values.ndim == 0:
+            if z is None and num is None:
+                raise ValueError("generate() with one label needs z or num.")
+            count = int(num) if z is None else int(ops.shape(z)[0])
+            values = np.full((count,), int(values))
+        return ops.convert_to_tensor(values.astype("int32"))
 
     def call(self, *args: Any, **kwargs: Any):  # noqa: D102
         raise NotImplementedError(
@@ -565,19 +586,54 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------ objectives
 
-    def _input_scores_sum(self, x):
-        return ops.sum(self.discriminator(x, training=True))
+    def _labels_for(self, labels, label_shape):
+        if labels is None or label_shape is None:
+            return None
+        return ops.reshape(labels, (-1,) + label_shape)
 
-    def _penalty(self, real, fake, alpha):
-        """Unweighted gradient penalty on `real` (R1) or interpolates (WGAN-GP)."""
+    def _g(self, z, labels=None, training=True, net=None):
+        """The generator (or `net`) on latents `z` and, if conditional, labels."""
+        net = self.generator if net is None else net
+        labels = self._labels_for(labels, self._players.g_label_shape)
+        return net(z if labels is None else [z, labels], training=training)
+
+    def _d(self, x, labels=None, training=True):
+        """The discriminator's scores of samples `x` (and labels), in float32.
+
+        Losses are computed in float32 also under a mixed (16-bit compute)
+        policy.
+        """
+        labels = self._labels_for(labels, self._players.d_label_shape)
+        out = self.discriminator(x if labels is None else [x, labels], training=training)
+        return ops.cast(out, "float32")
+
+    def _penalty(self, real, fake, alpha, labels=None):
+        """Unweighted gradient penalty on `real` (R1) or interpolates (WGAN-GP).
+
+        The penalty's forward pass runs the discriminator in training mode
+        (batch statistics in BatchNorm, as the loss's passes) but does not
+        update its moving statistics or other non-trainable state: these
+        follow the passes on real and generated samples only, the same on
+        every backend.
+        """
         if self._gan_config["gradient_penalty"] == "wgan_gp":
             x = alpha * real + (1.0 - alpha) * fake
         else:
             x = real
-        grads = _B.input_gradient(self._input_scores_sum, ops.stop_gradient(x))
+        state = self.discriminator.non_trainable_variables
+        saved = [ops.copy(v.value) for v in state]
+
+        def scores_sum(x):
+            return ops.sum(self._d(x, labels, training=True))
+
+        grads = _B.input_gradient(scores_sum, ops.stop_gradient(x))
+        for v, value in zip(state, saved):
+            v.assign(value)
         return self._penalty_fn(grads)
 
-    def gradient_penalty(self, real: Any, fake: Any | None = None, alpha: Any = None):
+    def gradient_penalty(
+        self, real: Any, fake: Any | None = None, alpha: Any = None, labels: Any = None
+    ):
         """The weighted gradient penalty as it enters the discriminator loss.
 
         Args:
@@ -585,6 +641,7 @@ class GAN(keras.Model):
             fake (Any | None): generated samples (WGAN-GP only); `None` draws them.
             alpha (Any): interpolation weights `(batch, 1, ...)` (WGAN-GP only);
                 `None` draws them uniformly.
+            labels (Any): class labels `(batch,)` of a class-conditional GAN.
 
         Returns:
             Tensor: `penalty_weight * penalty`, a scalar.
@@ -592,26 +649,26 @@ class GAN(keras.Model):
         self._assert_compile_called("gradient_penalty")
         if self._penalty_fn is None:
             raise ValueError("compile(gradient_penalty=...) was not set.")
-        real = ops.convert_to_tensor(real, dtype=self.discriminator.inputs[0].dtype)
+        real = ops.convert_to_tensor(real, dtype=self._players.sample_dtype)
         batch = ops.shape(real)[0]
+        labels = self._generate_labels(labels, real, None)
         if fake is None:
-            fake = self.generator(self.sample_latents(batch), training=False)
+            fake = self._g(self.sample_latents(batch), labels, training=False)
         if alpha is None:
             alpha = self._draw_alpha(batch, len(ops.shape(real)))
         fake = ops.convert_to_tensor(fake, dtype=real.dtype)
         alpha = ops.convert_to_tensor(alpha, dtype=real.dtype)
-        return self._gan_config["penalty_weight"] * self._penalty(real, fake, alpha)
+        return self._gan_config["penalty_weight"] * self._penalty(real, fake, alpha, labels)
 
     def _draw_alpha(self, batch, ndim):
         return keras.random.uniform((batch,) + (1,) * (ndim - 1), seed=self.seed_generator)
 
-    def _d_objective(self, real, z, alpha):
+    def _d_objective(self, real, z, alpha, labels=None):
         with _B.no_grad():
-            fake = self.generator(z, training=True)
+            fake = self._g(z, labels, training=True)
         fake = ops.stop_gradient(fake)
-        # Losses in float32 also under a mixed (16-bit compute) policy.
-        real_logits = ops.cast(self.discriminator(real, training=True), "float32")
-        fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
+        real_logits = self._d(real, labels)
+        fake_logits = self._d(fake, labels)
         d_loss = self._loss.d_fn(real_logits, fake_logits)
         aux = {
             "d_loss": d_loss,
@@ -621,15 +678,15 @@ class GAN(keras.Model):
         total = d_loss
         if self._penalty_fn is not None:
             penalty = self._gan_config["penalty_weight"] * ops.cast(
-                self._penalty(real, fake, alpha), "float32"
+                self._penalty(real, fake, alpha, labels), "float32"
             )
             aux["penalty"] = penalty
             total = total + penalty
         return total, aux
 
-    def _g_objective(self, z):
-        fake = self.generator(z, training=True)
-        fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
+    def _g_objective(self, z, labels=None):
+        fake = self._g(z, labels, training=True)
+        fake_logits = self._d(fake, labels)
         g_loss = self._loss.g_fn(fake_logits)
         return g_loss, {"g_loss": g_loss}
 
@@ -656,32 +713,47 @@ class GAN(keras.Model):
 
         return fn
 
-    def _step_latents(self, batch):
+    def _step_latents(self, batch, seed=None):
         """This replica's latents: rows of one draw for the global batch."""
         replicas = _B.num_replicas()
-        z = self.sample_latents(batch * replicas)
+        z = self.sample_latents(batch * replicas, seed=seed)
         return _B.replica_rows(z, batch) if replicas > 1 else z
 
     # ------------------------------------------------------------- the step
 
-    def _check_real(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    def _unpack(self, data, what: str = "GAN.fit"):
+        """`(real, labels)` of a batch; `labels` is None when unconditional."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(x, (list, tuple)):
             if len(x) != 1:
                 raise ValueError(
-                    "GAN.fit expects batches of real samples (or (samples, labels) "
+                    f"{what} expects batches of real samples (or (samples, labels) "
                     f"pairs); received a structure of {len(x)} inputs."
                 )
             x = x[0]
         shape = tuple(x.shape[1:])
-        if not _shapes_match(shape, self.sample_shape):
+        if not shapes_match(shape, self.sample_shape):
             raise ValueError(
                 f"The data's sample shape {shape} does not match the discriminator "
                 f"input shape {self.sample_shape} (batch axis excluded)."
             )
-        return ops.cast(x, self.discriminator.inputs[0].dtype)
+        real = ops.cast(x, self._players.sample_dtype)
+        if self.num_classes is None:
+            return real, None
+        if y is None:
+            raise ValueError(
+                f"{what}: a class-conditional GAN (num_classes={self.num_classes}) "
+                "expects (samples, labels) batches with integer class labels; "
+                "the data has no labels."
+            )
+        if isinstance(y, (list, tuple)) or tuple(y.shape[1:]) not in ((), (1,)):
+            raise ValueError(
+                f"{what}: labels must be integer class ids of shape (batch,) or "
+                f"(batch, 1); received shape {tuple(getattr(y, 'shape', ()))}."
+            )
+        return real, ops.reshape(ops.cast(y, "int32"), (-1,))
 
-    def _d_step(self, real, batch):
+    def _d_step(self, real, batch, labels):
         z = self._step_latents(batch)
         alpha = None
         if self._gan_config["gradient_penalty"] == "wgan_gp":
@@ -691,7 +763,7 @@ class GAN(keras.Model):
                 alpha = _B.replica_rows(alpha, batch)
         objective = self._for_gradients(self._d_objective, self.d_optimizer)
         return _B.gradients(objective, self.discriminator.trainable_variables,
-                            real, z, alpha), z
+                            real, z, alpha, labels), z
 
     @staticmethod
     def _any_nonfinite(aux, keys, grads):
@@ -706,7 +778,7 @@ class GAN(keras.Model):
 
     def _train_step_common(self, data):
         cfg = self._gan_config
-        real = self._check_real(data)
+        real, labels = self._unpack(data)
         batch = ops.shape(real)[0]
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
@@ -718,7 +790,7 @@ class GAN(keras.Model):
         simultaneous = cfg["update"] == "simultaneous"
         d_bad = ops.convert_to_tensor(False)
         for i in range(cfg["d_steps"]):
-            (d_grads, d_aux), z = self._d_step(real, batch)
+            (d_grads, d_aux), z = self._d_step(real, batch, labels)
             if track and i == cfg["d_steps"] - 1:
                 # Before `apply`: a LossScaleOptimizer updates its scale there.
                 d_grad_norm = self._grad_norm(d_grads, self.d_optimizer)
@@ -732,7 +804,7 @@ class GAN(keras.Model):
         if not simultaneous:
             z = self._step_latents(batch)
         g_objective = self._for_gradients(self._g_objective, self.g_optimizer)
-        g_grads, g_aux = _B.gradients(g_objective, g_vars, z)
+        g_grads, g_aux = _B.gradients(g_objective, g_vars, z, labels)
         if track:
             g_grad_norm = self._grad_norm(g_grads, self.g_optimizer)
         g_bad = (
@@ -768,7 +840,9 @@ class GAN(keras.Model):
         )
         logs = {t.name: t.result() for t in self._trackers}
         logs[_NONFINITE_CODE] = self._nonfinite.result()
-        logs[_NONFINITE_STEP] = self._nonfinite.step.value
+        # A tensor, not the variable: under run_eagerly on TensorFlow the
+        # trainer wraps the logs in a tf.data Optional, which takes no variables.
+        logs[_NONFINITE_STEP] = ops.copy(self._nonfinite.step.value)
         return logs
 
     @staticmethod
@@ -818,15 +892,47 @@ class GAN(keras.Model):
             else:
                 ema_v.assign(v.value)
 
+    def _test_step_common(self, data):
+        """Evaluation: the players' losses and D's mean outputs, nothing trained.
+
+        Both players run in inference mode (`training=False`: BatchNorm uses
+        and keeps its moving statistics) on the batch's real samples and on
+        as many generated samples, whose latents come from the model's
+        evaluation seed stream (so validation does not change training).
+        """
+        real, labels = self._unpack(data, "GAN.evaluate")
+        batch = ops.shape(real)[0]
+        with _B.no_grad():
+            z = self._step_latents(batch, seed=self._eval_seed_generator)
+            fake = self._g(z, labels, training=False)
+            real_logits = self._d(real, labels, training=False)
+            fake_logits = self._d(fake, labels, training=False)
+            values = {
+                "d_loss": self._loss.d_fn(real_logits, fake_logits),
+                "g_loss": self._loss.g_fn(fake_logits),
+                "d_real": ops.mean(real_logits),
+                "d_fake": ops.mean(fake_logits),
+            }
+            trackers = [t for t in self._trackers if t.name in values]
+            for tracker in trackers:
+                tracker.update_state(values[tracker.name])
+        return {t.name: t.result() for t in trackers}
+
     if keras.backend.backend() == "jax":
 
         def train_step(self, state, data):  # noqa: D102
             return _B.train_step(self, state, data)
 
+        def test_step(self, state, data):  # noqa: D102
+            return _B.test_step(self, state, data)
+
     else:
 
         def train_step(self, data):  # noqa: D102
             return self._train_step_common(data)
+
+        def test_step(self, data):  # noqa: D102
+            return self._test_step_common(data)
 
     def make_train_function(self, force: bool = False):  # noqa: D102
         super().make_train_function(force=force)
@@ -834,22 +940,18 @@ class GAN(keras.Model):
         if inner is None or getattr(inner, "_gan_checked", False):
             return inner
 
-        # Reading the flag back to the host is a sync point. On JAX and torch
-        # the step syncs anyway; on TensorFlow it would cost a third of a
-        # small GAN's step, so there the flag is read every few calls and at
-        # the end of each epoch (`get_metrics_result`): training stops a few
-        # steps later, and the message still names the first bad step.
-        every = _TF_CHECK_EVERY if keras.backend.backend() == "tensorflow" else 1
-        calls = [0]
-
+        # The flag is read back after every call of the train function (one
+        # step, or `steps_per_execution` steps): training stops at the call
+        # that had the first non-finite loss. The read is a sync point, but
+        # JAX and torch sync there anyway, and on TensorFlow it measured no
+        # slower than reading it every 16 calls (benchmarks/gan_step.py).
         def checked(*args, **kwargs):
             out = inner(*args, **kwargs)
             # (logs, state) on JAX, logs elsewhere; the flags leave the logs here.
             logs = out[0] if isinstance(out, tuple) else out
             code = logs.pop(_NONFINITE_CODE, None)
             step = logs.pop(_NONFINITE_STEP, None)
-            calls[0] += 1
-            if code is not None and calls[0] % every == 0 and self._nonfinite_code(code):
+            if code is not None and self._nonfinite_code(code):
                 _B.restore_state(self, out)
                 self._raise_if_nonfinite(code, step)
             return out
@@ -857,15 +959,6 @@ class GAN(keras.Model):
         checked._gan_checked = True
         self.train_function = checked
         return checked
-
-    def get_metrics_result(self):  # noqa: D102
-        result = super().get_metrics_result()
-        if keras.backend.backend() == "tensorflow" and getattr(self, "_nonfinite", None) is not None:
-            # End of an epoch: the flags of the calls not yet checked.
-            code = self._nonfinite.result()
-            if self._nonfinite_code(code):
-                self._raise_if_nonfinite(code, self._nonfinite.step.value)
-        return result
 
     @staticmethod
     def _nonfinite_code(code) -> int:
@@ -889,11 +982,17 @@ class GAN(keras.Model):
             "mixed_float16) a keras.optimizers.LossScaleOptimizer."
         )
 
-    def test_step(self, *args: Any, **kwargs: Any):  # noqa: D102
-        raise NotImplementedError(
-            "GAN has no evaluation step: fit without validation_data, and measure "
-            "samples with keras_graft.metrics."
-        )
+    def evaluate(self, *args: Any, **kwargs: Any):  # noqa: D102
+        if not getattr(self, "_gan_compiled", False):
+            raise RuntimeError(
+                "Call gan.compile(d_optimizer=..., g_optimizer=...) before evaluate."
+            )
+        # Every evaluation draws the same latents: evaluating the same weights
+        # on the same data gives the same numbers (also as validation in fit).
+        self._eval_seed_generator.state.assign(self._eval_seed_start)
+        return super().evaluate(*args, **kwargs)
+
+    evaluate.__doc__ = keras.Model.evaluate.__doc__
 
     def fit(self, *args: Any, **kwargs: Any):  # noqa: D102
         if not getattr(self, "_gan_compiled", False):

@@ -34,3 +34,36 @@ def _image_generator(shape):
     z = keras.Input((2,))
     x = keras.layers.Dense(int(np.prod(shape)))(z)
     return keras.Model(z, keras.layers.Reshape(shape)(x), name="generator")
+
+
+def test_penalty_pass_leaves_batchnorm_statistics_alone():
+    """The penalty's forward pass does not update D's moving statistics, on
+    every backend: they follow D's passes on real and generated samples only,
+    so they equal those of the same run without a penalty. (D's BatchNorm
+    comes first and G does not learn, so D's statistics depend on the same
+    inputs in both runs, not on the weights the penalty changes. R1 draws no
+    random numbers, so both runs draw the same latents; WGAN-GP shares the
+    code path.)"""
+    from keras import layers
+
+    from tests.gan.helpers import mlp, ring_of_gaussians
+
+    def stats(gradient_penalty):
+        keras.utils.set_random_seed(0)
+        x = inputs = keras.Input((2,))
+        x = layers.BatchNormalization(momentum=0.5)(x)
+        x = layers.Dense(8, activation="relu")(x)
+        d = keras.Model(inputs, layers.Dense(1)(x), name="discriminator")
+        gan = keras_graft.GAN(mlp(4, 2, "generator"), d, seed=0)
+        # G does not learn (rate 0): its samples are the same in both runs.
+        gan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(0.0),
+                    gradient_penalty=gradient_penalty, penalty_weight=10.0)
+        gan.fit(ring_of_gaussians(64), batch_size=32, epochs=1, shuffle=False, verbose=0)
+        bn = d.layers[1]
+        return [np.array(keras.ops.convert_to_numpy(v))
+                for v in (bn.moving_mean, bn.moving_variance)]
+
+    without, with_penalty = stats(None), stats("r1")
+    assert not np.allclose(without[0], 0.0)  # the statistics did move
+    for a, b in zip(without, with_penalty):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
