@@ -35,7 +35,9 @@ def rss_mib() -> float:
 def ring(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     a = rng.integers(0, 8, n) * (2 * np.pi / 8)
-    return (2 * np.stack([np.cos(a), np.sin(a)], 1) + 0.05 * rng.standard_normal((n, 2))).astype("float32")
+    return (
+        2 * np.stack([np.cos(a), np.sin(a)], 1) + 0.05 * rng.standard_normal((n, 2))
+    ).astype("float32")
 
 
 def mlp(i: int, o: int, name: str) -> keras.Model:
@@ -57,7 +59,9 @@ class Windows(keras.callbacks.Callback):
             if self.t0 is not None:
                 self.rows.append((step, self.every / (now - self.t0), rss_mib()))
             else:
-                self.rows.append((step, float("nan"), rss_mib()))  # includes compilation
+                self.rows.append(
+                    (step, float("nan"), rss_mib())
+                )  # includes compilation
             self.t0 = now
 
 
@@ -70,14 +74,20 @@ def main() -> int:
     keras.utils.set_random_seed(0)
     rss0 = rss_mib()
     gan = keras_graft.GAN(mlp(8, 2, "generator"), mlp(2, 1, "discriminator"), seed=0)
-    gan.compile(optimizers.AdaNSGDA(1e-4, beta_1=0.5), optimizers.AdaNSGDA(1e-4, beta_1=0.5))
+    gan.compile(
+        optimizers.AdaNSGDA(1e-4, beta_1=0.5), optimizers.AdaNSGDA(1e-4, beta_1=0.5)
+    )
     data = ring(args.steps * args.batch)
     win = Windows(args.window)
     t = time.perf_counter()
-    gan.fit(data, batch_size=args.batch, epochs=1, shuffle=False, verbose=0, callbacks=[win])
+    gan.fit(
+        data, batch_size=args.batch, epochs=1, shuffle=False, verbose=0, callbacks=[win]
+    )
     total = time.perf_counter() - t
-    print(f"backend={keras.backend.backend()} steps={args.steps} batch={args.batch} "
-          f"total={total:.1f}s rss_before_model={rss0:.1f}MiB")
+    print(
+        f"backend={keras.backend.backend()} steps={args.steps} batch={args.batch} "
+        f"total={total:.1f}s rss_before_model={rss0:.1f}MiB"
+    )
     print("window_end_step steps_per_s rss_MiB")
     for step, sps, rss in win.rows:
         print(f"{step:7d} {sps:10.1f} {rss:9.1f}")
@@ -87,11 +97,15 @@ def main() -> int:
     # Noise: allocator jitter of a few MiB; a leak of even 1 KiB/step would be
     # ~20 MiB over 20,000 steps.
     verdict = "no growth beyond noise" if growth < 10.0 else "GROWTH"
-    print(f"RSS after first window {start:.1f} MiB, at the end {end:.1f} MiB, "
-          f"growth {growth:+.1f} MiB: {verdict}")
+    print(
+        f"RSS after first window {start:.1f} MiB, at the end {end:.1f} MiB, "
+        f"growth {growth:+.1f} MiB: {verdict}"
+    )
     if rates:
-        print(f"throughput steps/s: first {rates[0]:.0f}, last {rates[-1]:.0f}, "
-              f"median {np.median(rates):.0f}, min {min(rates):.0f}, max {max(rates):.0f}")
+        print(
+            f"throughput steps/s: first {rates[0]:.0f}, last {rates[-1]:.0f}, "
+            f"median {np.median(rates):.0f}, min {min(rates):.0f}, max {max(rates):.0f}"
+        )
     return 0
 
 

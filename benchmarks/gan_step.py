@@ -160,20 +160,30 @@ def hand_jax(g, d):
         key, k1, k2 = jax.random.split(key, 3)
         z = jax.random.normal(k1, (BATCH, LATENT))
         (loss, (d_ntv, g_ntv)), grads = jax.value_and_grad(d_loss, has_aux=True)(
-            d_tv, d_ntv, g_tv, g_ntv, real, z)
+            d_tv, d_ntv, g_tv, g_ntv, real, z
+        )
         d_tv, d_ov = d_opt.stateless_apply(d_ov, grads, d_tv)
         z = jax.random.normal(k2, (BATCH, LATENT))
         (gl, (g_ntv, d_ntv)), grads = jax.value_and_grad(g_loss, has_aux=True)(
-            g_tv, g_ntv, d_tv, d_ntv, z)
+            g_tv, g_ntv, d_tv, d_ntv, z
+        )
         g_tv, g_ov = g_opt.stateless_apply(g_ov, grads, g_tv)
         return (d_tv, d_ntv, g_tv, g_ntv, d_ov, g_ov, key), loss
 
     def values(vs):
         return [v.value for v in vs]
 
-    state = [(values(d.trainable_variables), values(d.non_trainable_variables),
-              values(g.trainable_variables), values(g.non_trainable_variables),
-              values(d_opt.variables), values(g_opt.variables), jax.random.PRNGKey(0))]
+    state = [
+        (
+            values(d.trainable_variables),
+            values(d.non_trainable_variables),
+            values(g.trainable_variables),
+            values(g.non_trainable_variables),
+            values(d_opt.variables),
+            values(g_opt.variables),
+            jax.random.PRNGKey(0),
+        )
+    ]
 
     def run(batches):
         s = state[0]
@@ -207,16 +217,24 @@ def main(argv: list[str] | None = None) -> None:
 
     backend = keras.backend.backend()
     rng = np.random.default_rng(0)
-    batches = [np.tanh(rng.standard_normal((BATCH, 28, 28, 1))).astype("float32")
-               for _ in range(args.chunk)]
-    hand = {"tensorflow": hand_tensorflow, "torch": hand_torch, "jax": hand_jax}[backend]
+    batches = [
+        np.tanh(rng.standard_normal((BATCH, 28, 28, 1))).astype("float32")
+        for _ in range(args.chunk)
+    ]
+    hand = {"tensorflow": hand_tensorflow, "torch": hand_torch, "jax": hand_jax}[
+        backend
+    ]
     runs = {}
-    for name, make in (("fit, pace on", lambda g, d: fit_runner(g, d, True)),
-                       ("fit, pace off", lambda g, d: fit_runner(g, d, False)),
-                       ("hand loop", hand)):
+    for name, make in (
+        ("fit, pace on", lambda g, d: fit_runner(g, d, True)),
+        ("fit, pace off", lambda g, d: fit_runner(g, d, False)),
+        ("hand loop", hand),
+    ):
         g, d = dcgan()
         runs[name] = make(g, d)
-    n_params = sum(int(np.prod(v.shape)) for v in g.trainable_variables + d.trainable_variables)
+    n_params = sum(
+        int(np.prod(v.shape)) for v in g.trainable_variables + d.trainable_variables
+    )
 
     for run in runs.values():  # warmup: tracing, compilation, caches
         run(batches[:4])
@@ -229,13 +247,17 @@ def main(argv: list[str] | None = None) -> None:
             times[name].append(time.perf_counter() - start)
 
     rate = {name: args.chunk / statistics.median(t) for name, t in times.items()}
-    print(f"backend={backend}  batch={BATCH}  trainable params={n_params}  "
-          f"chunk={args.chunk} steps  median of {args.repeats}")
+    print(
+        f"backend={backend}  batch={BATCH}  trainable params={n_params}  "
+        f"chunk={args.chunk} steps  median of {args.repeats}"
+    )
     print(f"{'run':<16}{'steps/s':>10}{'vs hand':>10}")
     for name, r in rate.items():
         print(f"{name:<16}{r:>10.1f}{r / rate['hand loop']:>9.2f}x")
-    print(f"pace logging cost: {rate['fit, pace off'] / rate['fit, pace on'] - 1:+.1%} "
-          "time per step")
+    print(
+        f"pace logging cost: {rate['fit, pace off'] / rate['fit, pace on'] - 1:+.1%} "
+        "time per step"
+    )
 
 
 if __name__ == "__main__":

@@ -22,17 +22,32 @@ from functools import partial
 SHAPES = [
     # generator: dense 128 -> 7x7x256 (+ batch norm), transposed convolutions
     # 256 -> 128 -> 64 -> 1 (5x5, + batch norms)
-    (128, 7 * 7 * 256), (7 * 7 * 256,), (7 * 7 * 256,), (7 * 7 * 256,),
-    (5, 5, 128, 256), (128,), (128,), (128,),
-    (5, 5, 64, 128), (64,), (64,), (64,),
-    (5, 5, 1, 64), (1,),
+    (128, 7 * 7 * 256),
+    (7 * 7 * 256,),
+    (7 * 7 * 256,),
+    (7 * 7 * 256,),
+    (5, 5, 128, 256),
+    (128,),
+    (128,),
+    (128,),
+    (5, 5, 64, 128),
+    (64,),
+    (64,),
+    (64,),
+    (5, 5, 1, 64),
+    (1,),
     # discriminator: convolutions 1 -> 64 -> 128 -> 256 (5x5), 256 -> 256 (3x3),
     # dense logit
-    (5, 5, 1, 64), (64,),
-    (5, 5, 64, 128), (128,),
-    (5, 5, 128, 256), (256,),
-    (3, 3, 256, 256), (256,),
-    (7 * 7 * 256, 1), (1,),
+    (5, 5, 1, 64),
+    (64,),
+    (5, 5, 64, 128),
+    (128,),
+    (5, 5, 128, 256),
+    (256,),
+    (3, 3, 256, 256),
+    (256,),
+    (7 * 7 * 256, 1),
+    (1,),
 ]
 
 
@@ -56,13 +71,18 @@ def _bench_one_backend(rounds: int, steps: int) -> None:
     n_params = sum(g.size for g in grads_np)
 
     def make_step(optimizer):
-        variables = [keras.Variable(0.1 * g, name=f"v{i}") for i, g in enumerate(grads_np)]
+        variables = [
+            keras.Variable(0.1 * g, name=f"v{i}") for i, g in enumerate(grads_np)
+        ]
         grads = [keras.ops.convert_to_tensor(g) for g in grads_np]
         optimizer.build(variables)
         if backend == "jax":
             import jax
 
-            state = {"t": [v.value for v in variables], "o": [v.value for v in optimizer.variables]}
+            state = {
+                "t": [v.value for v in variables],
+                "o": [v.value for v in optimizer.variables],
+            }
 
             # Donated buffers, as in Keras's JAX trainer: updates run in place.
             @partial(jax.jit, donate_argnums=(0, 1))
@@ -77,7 +97,9 @@ def _bench_one_backend(rounds: int, steps: int) -> None:
         if backend == "tensorflow":
             import tensorflow as tf
 
-            apply = tf.function(lambda: optimizer.apply(grads, variables), autograph=False)
+            apply = tf.function(
+                lambda: optimizer.apply(grads, variables), autograph=False
+            )
 
             def step():
                 apply()
@@ -98,7 +120,10 @@ def _bench_one_backend(rounds: int, steps: int) -> None:
                 step()
             times[name].append((time.perf_counter() - start) / steps * 1e3)
     median = {name: float(np.median(t)) for name, t in times.items()}
-    print(f"\nbackend={backend}  parameters={n_params / 1e6:.2f}M  rounds={rounds}x{steps} steps")
+    print(
+        f"\nbackend={backend}  parameters={n_params / 1e6:.2f}M  "
+        f"rounds={rounds}x{steps} steps"
+    )
     print(f"{'optimizer':<18} {'median ms/step':>15} {'vs Adam':>8} {'vs SGD':>8}")
     for name, ms in median.items():
         print(
@@ -106,14 +131,17 @@ def _bench_one_backend(rounds: int, steps: int) -> None:
             f"{ms / median['keras SGD']:>7.2f}x"
         )
     print(
-        f"goal: AdaNSGDA/Adam = {median['AdaNSGDA'] / median['keras Adam']:.2f} (<= 1.25), "
+        f"goal: AdaNSGDA/Adam = "
+        f"{median['AdaNSGDA'] / median['keras Adam']:.2f} (<= 1.25), "
         f"NSGDA/SGD = {median['NSGDA'] / median['keras SGD']:.2f} (<= 1.5)"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--single", action="store_true", help="only the backend of KERAS_BACKEND")
+    parser.add_argument(
+        "--single", action="store_true", help="only the backend of KERAS_BACKEND"
+    )
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
@@ -123,7 +151,13 @@ def main() -> None:
     for backend in ("tensorflow", "jax", "torch"):
         env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
         subprocess.run(
-            [sys.executable, __file__, "--single", f"--rounds={args.rounds}", f"--steps={args.steps}"],
+            [
+                sys.executable,
+                __file__,
+                "--single",
+                f"--rounds={args.rounds}",
+                f"--steps={args.steps}",
+            ],
             env=env,
             check=True,
         )

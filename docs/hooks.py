@@ -71,8 +71,12 @@ def _reports() -> list[tuple[str, str, str, str]]:
     """(marker, report folder, report.md, published URI) of each report."""
     return [
         (REPORT_MARKER, REPORT_DIR, REPORT, REPORT_URI),
-        (LONG_REPORT_MARKER, LONG_REPORT_DIR, os.path.join(LONG_REPORT_DIR, "report.md"),
-         LONG_REPORT_URI),
+        (
+            LONG_REPORT_MARKER,
+            LONG_REPORT_DIR,
+            os.path.join(LONG_REPORT_DIR, "report.md"),
+            LONG_REPORT_URI,
+        ),
     ]
 
 
@@ -103,8 +107,11 @@ def on_files(files, config):
     return files
 
 
-def _report_markdown(report_dir: str | None = None, report: str | None = None,
-                     report_uri: str | None = None) -> str:
+def _report_markdown(
+    report_dir: str | None = None,
+    report: str | None = None,
+    report_uri: str | None = None,
+) -> str:
     report_dir = REPORT_DIR if report_dir is None else report_dir
     report = REPORT if report is None else report
     report_uri = REPORT_URI if report_uri is None else report_uri
@@ -120,8 +127,10 @@ def _report_markdown(report_dir: str | None = None, report: str | None = None,
         if clean in assets:
             return f"{match.group(1)}{report_uri}/{clean}{match.group(3)}"
         # A link out of the report folder (e.g. to the repository): plain text.
-        return match.group(0) if not match.group(1).startswith("[") else (
-            match.group(1)[1:-2]
+        return (
+            match.group(0)
+            if not match.group(1).startswith("[")
+            else (match.group(1)[1:-2])
         )
 
     text = _LINK.sub(relink, text)

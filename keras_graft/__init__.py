@@ -25,7 +25,9 @@ def _pick_installed_backend() -> None:
 
     if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
         return
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    from keras_graft._utils import keras_home  # imports no keras
+
+    home = keras_home()
     try:
         with open(os.path.join(home, "keras.json")) as f:
             configured = json.load(f).get("backend", "tensorflow")

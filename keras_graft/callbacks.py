@@ -14,9 +14,12 @@ from typing import Any, Sequence
 import keras
 import numpy as np
 
-__all__ = ["PaceLogger", "SampleGrid"]
+from keras_graft import _validation as check
+from keras_graft._utils import tile_images
+from keras_graft.gan import GAN
+from keras_graft.gan._trackers import PACE_LOGS as PACE_KEYS
 
-PACE_KEYS = ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")
+__all__ = ["PaceLogger", "SampleGrid"]
 
 
 def _sync(model: keras.Model) -> None:
@@ -95,12 +98,10 @@ class SampleGrid(keras.callbacks.Callback):
         prefix: str = "samples",
     ):
         super().__init__()
-        for name, value in (("every_n_steps", every_n_steps),
-                            ("every_n_epochs", every_n_epochs)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be None or an int >= 1; received {value!r}.")
-        if isinstance(latents, (int, np.integer)) and latents < 1:
-            raise ValueError(f"latents must be >= 1 when an int; received {latents}.")
+        every_n_steps = check.check_optional_int(every_n_steps, "every_n_steps", 1)
+        every_n_epochs = check.check_optional_int(every_n_epochs, "every_n_epochs", 1)
+        if isinstance(latents, (int, np.integer)) and not isinstance(latents, bool):
+            latents = check.check_int(latents, "latents", minimum=1)
         self.latents = latents
         self.every_n_steps = every_n_steps
         self.every_n_epochs = every_n_epochs
@@ -115,7 +116,7 @@ class SampleGrid(keras.callbacks.Callback):
         self._epoch_start = 0
         self._z = None
 
-    def on_train_begin(self, logs: dict | None = None) -> None:  # noqa: D102
+    def on_train_begin(self, logs: dict | None = None) -> None:
         if isinstance(self.latents, (int, np.integer)):
             rng = np.random.default_rng(self.seed)
             shape = (int(self.latents),) + tuple(self.model.latent_shape)
@@ -124,18 +125,22 @@ class SampleGrid(keras.callbacks.Callback):
             self._z = np.asarray(self.latents, dtype="float32")
         os.makedirs(self.directory, exist_ok=True)
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = self._step
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if _advance(self, batch, self.every_n_steps):
             _sync(self.model)
-            self.save(os.path.join(self.directory, f"{self.prefix}_step{self._step:07d}.png"))
+            self.save(
+                os.path.join(self.directory, f"{self.prefix}_step{self._step:07d}.png")
+            )
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.every_n_epochs and (epoch + 1) % self.every_n_epochs == 0:
             _sync(self.model)
-            self.save(os.path.join(self.directory, f"{self.prefix}_epoch{epoch + 1:04d}.png"))
+            self.save(
+                os.path.join(self.directory, f"{self.prefix}_epoch{epoch + 1:04d}.png")
+            )
 
     def _labels(self) -> np.ndarray | None:
         """Class of each sample: `num` of class 0, then of class 1, ... (or None)."""
@@ -173,26 +178,34 @@ class SampleGrid(keras.callbacks.Callback):
         if x.ndim == 2:
             fig = _figure((4, 4))
             ax = fig.subplots()
-            ax.scatter(x[:, 0], x[:, 1] if x.shape[1] > 1 else np.zeros(len(x)), s=4,
-                       c=labels, cmap="tab10" if labels is not None else None)
+            ax.scatter(
+                x[:, 0],
+                x[:, 1] if x.shape[1] > 1 else np.zeros(len(x)),
+                s=4,
+                c=labels,
+                cmap="tab10" if labels is not None else None,
+            )
             ax.set_aspect("equal", adjustable="datalim")
         else:
             if x.ndim == 3:
                 x = x[..., None]
             lo, hi = self.value_range
             x = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-            n, h, w, c = x.shape
+            n, c = len(x), x.shape[-1]
             default = len(self._z) if labels is not None else int(np.ceil(np.sqrt(n)))
             ncols = self.ncols or default
             nrows = int(np.ceil(n / ncols))
-            grid = np.ones((nrows * (h + 1) + 1, ncols * (w + 1) + 1, c), x.dtype)
-            for i in range(n):
-                r, q = divmod(i, ncols)
-                grid[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + q * (w + 1): 1 + q * (w + 1) + w] = x[i]
+            # White frames of one pixel around and between the samples.
+            grid = tile_images(x, ncols, nrows=nrows, border=1, fill=1.0)
             fig = _figure((max(ncols, 1), max(nrows, 1)))
             ax = fig.subplots()
-            ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None,
-                      vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.imshow(
+                grid[..., 0] if c == 1 else grid,
+                cmap="gray" if c == 1 else None,
+                vmin=0.0,
+                vmax=1.0,
+                interpolation="nearest",
+            )
             ax.axis("off")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         self.paths.append(path)
@@ -229,10 +242,11 @@ class PaceLogger(keras.callbacks.Callback):
             multiple of this.
     """
 
-    def __init__(self, filename: str | os.PathLike | None = None, every_n_steps: int = 1):
+    def __init__(
+        self, filename: str | os.PathLike | None = None, every_n_steps: int = 1
+    ):
         super().__init__()
-        if not isinstance(every_n_steps, int) or every_n_steps < 1:
-            raise ValueError(f"every_n_steps must be an int >= 1; received {every_n_steps!r}.")
+        every_n_steps = check.check_int(every_n_steps, "every_n_steps", minimum=1)
         self.filename = None if filename is None else os.fspath(filename)
         self.every_n_steps = every_n_steps
         self.rows: list[dict] = []
@@ -240,18 +254,21 @@ class PaceLogger(keras.callbacks.Callback):
         self._epoch = 0
         self._epoch_start = 0
 
-    def on_train_begin(self, logs: dict | None = None) -> None:  # noqa: D102
-        cfg = getattr(self.model, "_gan_config", None)
-        if cfg is None or not cfg.get("track_pace"):
-            raise ValueError(
-                "PaceLogger needs a keras_graft.GAN compiled with track_pace=True."
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if not (isinstance(self.model, GAN) and self.model.train_config.track_pace):
+            check.fail(
+                ValueError,
+                "model",
+                "a keras_graft.GAN compiled with track_pace=True (PaceLogger reads "
+                "its pace logs)",
+                self.model,
             )
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
         self._epoch_start = self._step
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:  # noqa: D102
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if not _advance(self, batch, self.every_n_steps) or logs is None:
             return
         row = {"step": self._step, "epoch": self._epoch}
@@ -259,7 +276,7 @@ class PaceLogger(keras.callbacks.Callback):
             row[key] = float(logs[key])
         self.rows.append(row)
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.filename:
             self.write(self.filename)
 
@@ -303,7 +320,11 @@ class PaceLogger(keras.callbacks.Callback):
         cols = self.as_arrays()
         ax.plot(cols["step"], cols["d_pace"], label="d_pace")
         ax.plot(cols["step"], cols["g_pace"], label="g_pace")
-        if len(cols["step"]) and np.all(cols["d_pace"] > 0) and np.all(cols["g_pace"] > 0):
+        if (
+            len(cols["step"])
+            and np.all(cols["d_pace"] > 0)
+            and np.all(cols["g_pace"] > 0)
+        ):
             ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("||update|| / ||params||")

@@ -1,10 +1,12 @@
 """The `keras-graft` command line.
 
 Usage:
-    keras-graft reproduce [--preset tiny|default|long|paper] [--backend B] [--seeds N]
-        [--seed-offset N] [--workers N] [--out DIR] [--quiet | --verbose]
+    keras-graft reproduce [--preset tiny|default|long|paper] [--backend B]
+        [--seeds N] [--seed-offset N] [--workers N] [--out DIR]
+        [--quiet | --verbose]
     keras-graft train --optimizer ada_nsgda --experiment digits|ring|grid|synthetic
-        [--lr LR] [--lr-d LR] [--seed S] [--steps N] [--preset P] [--backend B] [--out FILE]
+        [--lr LR] [--lr-d LR] [--seed S] [--steps N] [--preset P] [--backend B]
+        [--out FILE]
 
 The Keras backend is fixed when `keras` is first imported, so `--backend`
 sets ``KERAS_BACKEND`` before anything imports keras; if keras was already
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -39,7 +40,7 @@ PRESET_HELP = {
     "tiny": "seconds, a smoke test with tiny networks and few steps",
     "default": "every claim at CPU scale, about 10 minutes on 2 CPU cores",
     "long": "more seeds, a learning-rate search and longer digit runs, "
-            "about 45 minutes on 2 CPU cores",
+    "about 45 minutes on 2 CPU cores",
     "paper": "GPU scale with digits and CIFAR-10, an expected 2-3 days on one GPU",
 }
 PRESETS = tuple(PRESET_HELP)
@@ -47,43 +48,64 @@ OPTIMIZER_NAMES = ("sgda", "nsgda", "adam", "ada_nsgda", "ada_dir")
 EXPERIMENTS = ("synthetic", "ring", "grid", "digits")
 
 
-# --- argument types: each raises ArgumentTypeError, which argparse turns into
-# "error: argument --NAME: <message>" and exit status 2.
+# --- argument types: each checks its value with `keras_graft._validation`
+# (imported when an option is parsed, not by --help) and raises
+# ArgumentTypeError, which argparse turns into
+# "error: argument --NAME: must be ...; received --NAME=..." and exit status 2.
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1 (argparse type)."""
+def _checked(check: Callable[..., Any], value: Any, name: str, **bounds: Any) -> Any:
+    """`check(value, name, **bounds)`, its error re-raised for argparse."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+        return check(value, name, **bounds)
+    except (TypeError, ValueError) as e:
+        # argparse names the option itself: keep "must be ...; received ...".
+        raise argparse.ArgumentTypeError(str(e).removeprefix(f"Argument `{name}` "))
 
 
-def non_negative_int(text: str) -> int:
-    """An integer >= 0 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a non-negative integer, got {text!r}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a non-negative integer, got {text!r}")
-    return value
+def _int_option(name: str, minimum: int) -> Callable[[str], int]:
+    """An argparse type for option `name`: an int >= `minimum`.
+
+    Args:
+        name (str): The option, e.g. ``"--seeds"`` (for the message).
+        minimum (int): The smallest value allowed.
+
+    Returns:
+        Callable[[str], int]: Parses and checks the option's text.
+    """
+
+    def parse(text: str) -> int:
+        from keras_graft._validation import check_int
+
+        try:
+            value: Any = int(text)
+        except ValueError:
+            value = text  # not an int: the check says what is expected
+        return _checked(check_int, value, name, minimum=minimum)
+
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """A finite number > 0 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+def _positive_float_option(name: str) -> Callable[[str], float]:
+    """An argparse type for option `name`: a finite float > 0.
+
+    Args:
+        name (str): The option, e.g. ``"--lr"`` (for the message).
+
+    Returns:
+        Callable[[str], float]: Parses and checks the option's text.
+    """
+
+    def parse(text: str) -> float:
+        from keras_graft._validation import check_float
+
+        try:
+            value: Any = float(text)
+        except ValueError:
+            value = text  # not a number: the check says what is expected
+        return _checked(check_float, value, name, low=0.0, low_open=True)
+
+    return parse
 
 
 def _cpu_count() -> int:
@@ -104,14 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="keras-graft",
         description="Reproduce 'Dissecting adaptive methods in GANs' "
-                    "(arXiv 2210.04319) with keras_graft.",
+        "(arXiv 2210.04319) with keras_graft.",
         epilog="Run 'keras-graft COMMAND --help' for the options of a command.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     preset_help = "; ".join(f"{name}: {text}" for name, text in PRESET_HELP.items())
-    backend_help = ("Keras backend to run on (default: $KERAS_BACKEND, else jax, "
-                    "else the first installed of torch, tensorflow); it must be "
-                    "installed")
+    backend_help = (
+        "Keras backend to run on (default: $KERAS_BACKEND, else jax, "
+        "else the first installed of torch, tensorflow); it must be "
+        "installed"
+    )
 
     rep = sub.add_parser(
         "reproduce",
@@ -125,56 +149,116 @@ def build_parser() -> argparse.ArgumentParser:
             "bar with the estimated time left is shown on stderr."
         ),
     )
-    rep.add_argument("--preset", choices=PRESETS, default="default",
-                     help=f"size of the run (default: %(default)s). {preset_help}")
+    rep.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="default",
+        help=f"size of the run (default: %(default)s). {preset_help}",
+    )
     rep.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
-    rep.add_argument("--seeds", type=positive_int, default=None, metavar="N",
-                     help="number of seeds of every experiment, a positive integer "
-                          "(default: the preset's)")
-    rep.add_argument("--seed-offset", type=non_negative_int, default=0, metavar="N",
-                     help="shift every seed of the run by N >= 0, to draw other seeds "
-                          "than a previous run (default: %(default)s)")
-    rep.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                     help="parallel worker processes for independent runs, N >= 1 "
-                          "(default: the number of CPU cores)")
-    rep.add_argument("--out", default="keras_graft_report", metavar="DIR",
-                     help="report folder, created if needed and checked to be "
-                          "writable before the run starts (default: %(default)s)")
+    rep.add_argument(
+        "--seeds",
+        type=_int_option("--seeds", minimum=1),
+        default=None,
+        metavar="N",
+        help="number of seeds of every experiment, a positive integer "
+        "(default: the preset's)",
+    )
+    rep.add_argument(
+        "--seed-offset",
+        type=_int_option("--seed-offset", minimum=0),
+        default=0,
+        metavar="N",
+        help="shift every seed of the run by N >= 0, to draw other seeds "
+        "than a previous run (default: %(default)s)",
+    )
+    rep.add_argument(
+        "--workers",
+        type=_int_option("--workers", minimum=1),
+        default=None,
+        metavar="N",
+        help="parallel worker processes for independent runs, N >= 1 "
+        "(default: the number of CPU cores)",
+    )
+    rep.add_argument(
+        "--out",
+        default="keras_graft_report",
+        metavar="DIR",
+        help="report folder, created if needed and checked to be "
+        "writable before the run starts (default: %(default)s)",
+    )
     talk = rep.add_mutually_exclusive_group()
-    talk.add_argument("--quiet", action="store_true",
-                      help="no progress bar and no progress lines")
-    talk.add_argument("--verbose", action="store_true",
-                      help="a progress line per finished unit of work on stderr "
-                           "instead of the progress bar")
+    talk.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no progress lines"
+    )
+    talk.add_argument(
+        "--verbose",
+        action="store_true",
+        help="a progress line per finished unit of work on stderr "
+        "instead of the progress bar",
+    )
 
     tr = sub.add_parser(
         "train",
         help="one training run of one optimizer",
         description="Train one experiment with one optimizer (configuration from "
-                    "--preset) and print its final metrics; --out saves them as "
-                    "JSON.",
+        "--preset) and print its final metrics; --out saves them as "
+        "JSON.",
     )
-    tr.add_argument("--optimizer", choices=OPTIMIZER_NAMES, required=True,
-                    help="optimizer of both players")
-    tr.add_argument("--experiment", choices=EXPERIMENTS, required=True,
-                    help="synthetic: the linear-generator / cubic-discriminator "
-                         "framework; ring, grid: 2-D Gaussian mixtures; digits: "
-                         "MNIST digits")
-    tr.add_argument("--lr", type=positive_float, default=None,
-                    help="learning rate, a positive number (of G in the synthetic "
-                         "problem; default: the preset's)")
-    tr.add_argument("--lr-d", type=positive_float, default=None,
-                    help="discriminator learning rate, a positive number "
-                         "(synthetic; default: --lr)")
-    tr.add_argument("--seed", type=non_negative_int, default=0,
-                    help="random seed, a non-negative integer (default: %(default)s)")
-    tr.add_argument("--steps", type=positive_int, default=None, metavar="N",
-                    help="training steps, a positive integer (default: the preset's)")
-    tr.add_argument("--preset", choices=PRESETS, default="default",
-                    help="preset whose configuration is used (default: %(default)s)")
+    tr.add_argument(
+        "--optimizer",
+        choices=OPTIMIZER_NAMES,
+        required=True,
+        help="optimizer of both players",
+    )
+    tr.add_argument(
+        "--experiment",
+        choices=EXPERIMENTS,
+        required=True,
+        help="synthetic: the linear-generator / cubic-discriminator "
+        "framework; ring, grid: 2-D Gaussian mixtures; digits: "
+        "MNIST digits",
+    )
+    tr.add_argument(
+        "--lr",
+        type=_positive_float_option("--lr"),
+        default=None,
+        help="learning rate, a positive number (of G in the synthetic "
+        "problem; default: the preset's)",
+    )
+    tr.add_argument(
+        "--lr-d",
+        type=_positive_float_option("--lr-d"),
+        default=None,
+        help="discriminator learning rate, a positive number "
+        "(synthetic; default: --lr)",
+    )
+    tr.add_argument(
+        "--seed",
+        type=_int_option("--seed", minimum=0),
+        default=0,
+        help="random seed, a non-negative integer (default: %(default)s)",
+    )
+    tr.add_argument(
+        "--steps",
+        type=_int_option("--steps", minimum=1),
+        default=None,
+        metavar="N",
+        help="training steps, a positive integer (default: the preset's)",
+    )
+    tr.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="default",
+        help="preset whose configuration is used (default: %(default)s)",
+    )
     tr.add_argument("--backend", choices=BACKENDS, default=None, help=backend_help)
-    tr.add_argument("--out", default=None, metavar="FILE",
-                    help="write the result as JSON to this file")
+    tr.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="write the result as JSON to this file",
+    )
     return parser
 
 
@@ -201,14 +285,19 @@ def _resolve_backend(backend: str | None, error: Callable[[str], Any]) -> str:
     if backend is None:
         backend = os.environ.get("KERAS_BACKEND")
         if backend is None:
-            backend = next((b for b in ("jax", "torch", "tensorflow") if _installed(b)),
-                           "jax")
+            backend = next(
+                (b for b in ("jax", "torch", "tensorflow") if _installed(b)), "jax"
+            )
         elif backend not in BACKENDS:
-            error(f"KERAS_BACKEND={backend!r} is not a backend keras_graft runs on; "
-                  f"choose --backend from {', '.join(BACKENDS)}")
+            error(
+                f"KERAS_BACKEND={backend!r} is not a backend keras_graft runs on; "
+                f"choose --backend from {', '.join(BACKENDS)}"
+            )
     if not _installed(backend):
-        error(f"argument --backend: backend {backend!r} is not installed "
-              f"(pip install 'keras-graft[{backend}]', or choose another --backend)")
+        error(
+            f"argument --backend: backend {backend!r} is not installed "
+            f"(pip install 'keras-graft[{backend}]', or choose another --backend)"
+        )
     return backend
 
 
@@ -217,8 +306,7 @@ def _check_out_dir(path: str, error: Callable[[str], Any]) -> None:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
-        error(f"argument --out: cannot create folder {path!r}: "
-              f"{e.strerror or e}")
+        error(f"argument --out: cannot create folder {path!r}: {e.strerror or e}")
     probe = os.path.join(path, f".keras_graft_write_check_{os.getpid()}")
     try:
         with open(probe, "w") as f:
@@ -273,11 +361,15 @@ class _ProgressBar:
         from tqdm import tqdm
 
         self.bar = tqdm(
-            total=1, unit="work", desc=desc, disable=disable,
-            file=sys.stderr if file is None else file, dynamic_ncols=True,
+            total=1,
+            unit="work",
+            desc=desc,
+            disable=disable,
+            file=sys.stderr if file is None else file,
+            dynamic_ncols=True,
             smoothing=0,  # time left from the average pace of the whole run
             bar_format="{desc}: {percentage:3.0f}%|{bar}| "
-                       "[{elapsed}<{remaining}{postfix}]",
+            "[{elapsed}<{remaining}{postfix}]",
         )
         self._total_set = False
 
@@ -326,33 +418,50 @@ def _train(args: argparse.Namespace) -> dict:
         plan = preset.synthetic  # a SyntheticPlan: the problem, its grid, optimizers
         cfg = plan.config
         if args.steps is not None:
-            cfg = replace(cfg, steps=args.steps, log_every=max(1, args.steps // 20)
-                          if args.steps % max(1, args.steps // 20) == 0 else args.steps)
+            cfg = replace(
+                cfg,
+                steps=args.steps,
+                log_every=max(1, args.steps // 20)
+                if args.steps % max(1, args.steps // 20) == 0
+                else args.steps,
+            )
         name, options = plan.optimizers.get(args.optimizer, (args.optimizer, {}))
         lr = args.lr if args.lr is not None else plan.grid[len(plan.grid) // 2]
-        run = SyntheticRun(name, lr, args.lr_d if args.lr_d is not None else lr,
-                           args.seed, dict(options))
+        run = SyntheticRun(
+            name,
+            lr,
+            args.lr_d if args.lr_d is not None else lr,
+            args.seed,
+            dict(options),
+        )
         (res,), timing = train_synthetic(cfg, [run])
         out = res.to_dict()
         out["timing"] = timing
-        print(f"modes recovered {res.final_modes}/{cfg.num_modes} "
-              f"(over training: {res.modes_recovered}); "
-              f"pace ratio first {res.pace_ratio()[0]:.3g}, last {res.pace_ratio()[-1]:.3g}; "
-              f"{timing['steps_per_s']:.0f} steps/s")
+        print(
+            f"modes recovered {res.final_modes}/{cfg.num_modes} "
+            f"(over training: {res.modes_recovered}); "
+            f"pace ratio first {res.pace_ratio()[0]:.3g}, "
+            f"last {res.pace_ratio()[-1]:.3g}; "
+            f"{timing['steps_per_s']:.0f} steps/s"
+        )
         return out
-    configs = [getattr(b, "config", b) for b in preset.gans]  # GANBenchmark -> GANConfig
+    # GANBenchmark -> GANConfig
+    configs = [getattr(b, "config", b) for b in preset.gans]
     cfg = next((g for g in configs if g.experiment == args.experiment), None)
     if cfg is None and args.experiment in ("ring", "grid"):
         # Both planar mixtures share one configuration; a preset may run only one.
         mixture = next(g for g in configs if g.experiment in ("ring", "grid"))
         cfg = replace(mixture, experiment=args.experiment)
     if args.steps is not None:
-        cfg = replace(cfg, steps=args.steps, eval_every=args.steps,
-                      steps_per_execution=1)
+        cfg = replace(
+            cfg, steps=args.steps, eval_every=args.steps, steps_per_execution=1
+        )
     out = run_gan(cfg, args.optimizer, args.seed, args.lr)
     out.pop("samples")
-    print(", ".join(f"{k} {v:.4g}" for k, v in out["final"].items())
-          + f" ({out['steps_per_s']:.0f} steps/s)")
+    print(
+        ", ".join(f"{k} {v:.4g}" for k, v in out["final"].items())
+        + f" ({out['steps_per_s']:.0f} steps/s)"
+    )
     return out
 
 
@@ -362,8 +471,10 @@ def _check_preset_known(preset: str, error: Callable[[str], Any]) -> None:
 
     known = getattr(experiments, "PRESETS", None)
     if known is not None and preset not in known:
-        error(f"argument --preset: preset {preset!r} is not defined by this "
-              f"version of keras_graft.experiments (it has {', '.join(known)})")
+        error(
+            f"argument --preset: preset {preset!r} is not defined by this "
+            f"version of keras_graft.experiments (it has {', '.join(known)})"
+        )
 
 
 def _reproduce(args: argparse.Namespace, error: Callable[[str], Any]) -> int:
@@ -371,18 +482,24 @@ def _reproduce(args: argparse.Namespace, error: Callable[[str], Any]) -> int:
     from keras_graft import experiments
 
     workers = args.workers if args.workers is not None else _cpu_count()
-    bar = _ProgressBar(f"reproduce {args.preset}",
-                       disable=args.quiet or args.verbose)
+    bar = _ProgressBar(f"reproduce {args.preset}", disable=args.quiet or args.verbose)
     start = time.perf_counter()
     try:
         results = experiments.reproduce(
-            args.preset, args.out, seeds=args.seeds, seed_offset=args.seed_offset,
-            log=sys.stderr if args.verbose else None, progress=bar, workers=workers,
+            args.preset,
+            args.out,
+            seeds=args.seeds,
+            seed_offset=args.seed_offset,
+            log=sys.stderr if args.verbose else None,
+            progress=bar,
+            workers=workers,
         )
     finally:
         bar.close()
-    print(f"{os.path.join(args.out, 'report.md')} written in "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"{os.path.join(args.out, 'report.md')} written in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     for claim in results.get("claims", []):
         print(f"claim {claim['id']}: {claim['verdict']}")
     return 0

@@ -8,7 +8,8 @@ core each on average), prints each one's output as it finishes, and exits
 non-zero if any of them fails.
 
 Usage:
-    python tests/run_backends.py [--backends tensorflow,jax,torch] [--jobs N] [pytest args...]
+    python tests/run_backends.py [--backends tensorflow,jax,torch] [--jobs N]
+        [pytest args...]
 """
 
 from __future__ import annotations
@@ -77,18 +78,28 @@ def main(argv: list[str] | None = None) -> int:
     # The longest suite first, so that the others run next to it.
     order = sorted(backends, key=lambda b: ("jax", "tensorflow", "torch").index(b))
     results: dict[str, tuple[int, float]] = {}
-    running: list[tuple[str, subprocess.Popen, float, tempfile.TemporaryDirectory, object]] = []
+    running: list[
+        tuple[str, subprocess.Popen, float, tempfile.TemporaryDirectory, object]
+    ] = []
 
     def start(backend: str) -> None:
         home = tempfile.TemporaryDirectory(prefix=f"keras_home_{backend}_")
         env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home.name)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("MPLBACKEND", "Agg")
-        cmd = [sys.executable, "-m", "pytest", "-q",
-               f"--basetemp={os.path.join(home.name, 'pytest')}", *pytest_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            f"--basetemp={os.path.join(home.name, 'pytest')}",
+            *pytest_args,
+        ]
         print(f"=== KERAS_BACKEND={backend}: started {' '.join(cmd)}", flush=True)
         log = tempfile.TemporaryFile(mode="w+")
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         running.append((backend, proc, time.perf_counter(), home, log))
 
     pending = list(order)
@@ -103,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
             running.remove(item)
             results[backend] = (proc.returncode, time.perf_counter() - began)
             log.seek(0)
-            print(f"\n=== KERAS_BACKEND={backend}: finished in {results[backend][1]:.0f} s",
-                  flush=True)
+            print(
+                f"\n=== KERAS_BACKEND={backend}: finished in "
+                f"{results[backend][1]:.0f} s",
+                flush=True,
+            )
             sys.stdout.write(log.read())
             sys.stdout.flush()
             log.close()

@@ -21,12 +21,14 @@ def image_gan():
     x = keras.layers.Dense(36, activation="tanh")(z)
     g = keras.Model(z, keras.layers.Reshape((6, 6, 1))(x), name="generator")
     i = keras.Input((6, 6, 1))
-    d = keras.Model(i, keras.layers.Dense(1)(keras.layers.Flatten()(i)), name="discriminator")
+    d = keras.Model(
+        i, keras.layers.Dense(1)(keras.layers.Flatten()(i)), name="discriminator"
+    )
     return keras_graft.GAN(g, d, seed=0)
 
 
 class _Recorder(keras.callbacks.Callback):
-    """Takes samples from the grid callback after each batch (weights must be current)."""
+    """Takes samples from the grid callback after each batch (weights current)."""
 
     def __init__(self, grid):
         super().__init__()
@@ -38,14 +40,21 @@ class _Recorder(keras.callbacks.Callback):
 
 def test_sample_grid_images_every_n_steps(tmp_path):
     gan = image_gan()
-    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), generator_ema=0.5)
+    gan.compile(
+        keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), generator_ema=0.5
+    )
     grid = SampleGrid(6, every_n_steps=2, every_n_epochs=1, directory=tmp_path)
     recorder = _Recorder(grid)
-    images = np.tanh(np.random.default_rng(0).normal(size=(128, 6, 6, 1))).astype("float32")
+    images = np.tanh(np.random.default_rng(0).normal(size=(128, 6, 6, 1))).astype(
+        "float32"
+    )
     gan.fit(images, batch_size=32, epochs=1, verbose=0, callbacks=[grid, recorder])
     names = sorted(os.listdir(tmp_path))
-    assert names == ["samples_epoch0001.png", "samples_step0000002.png",
-                     "samples_step0000004.png"]
+    assert names == [
+        "samples_epoch0001.png",
+        "samples_step0000002.png",
+        "samples_step0000004.png",
+    ]
     png = mpimg.imread(os.path.join(tmp_path, names[1]))
     assert png.ndim == 3 and png.shape[0] > 12 and png.std() > 0
     # Each batch's samples come from that batch's weights (synced on JAX).
@@ -80,10 +89,14 @@ def test_pace_logger_records_every_step(tmp_path):
     for key in ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm"):
         np.testing.assert_allclose(cols[key][-1], history.history[key][-1], rtol=1e-6)
     assert np.all(cols["d_grad_norm"] > 0) and len(np.unique(cols["g_grad_norm"])) > 1
-    np.testing.assert_allclose(cols["pace_ratio"], cols["d_pace"] / cols["g_pace"], rtol=1e-4)
+    np.testing.assert_allclose(
+        cols["pace_ratio"], cols["d_pace"] / cols["g_pace"], rtol=1e-4
+    )
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 8 and float(rows[3]["g_pace"]) == pytest.approx(cols["g_pace"][3])
+    assert len(rows) == 8 and float(rows[3]["g_pace"]) == pytest.approx(
+        cols["g_pace"][3]
+    )
     assert float(rows[5]["d_grad_norm"]) == pytest.approx(cols["d_grad_norm"][5])
     fig = log.plot(os.path.join(tmp_path, "pace.png"))
     assert os.path.getsize(os.path.join(tmp_path, "pace.png")) > 0
@@ -105,10 +118,14 @@ def test_callback_argument_errors():
 
 
 def test_callbacks_count_steps_with_steps_per_execution(tmp_path):
-    """With steps_per_execution=4 Keras calls back once per 4 steps: steps stay steps."""
+    """steps_per_execution=4: Keras calls back once per 4 steps; steps stay steps."""
     spe = 1 if keras.backend.backend() == "torch" else 4  # torch: one step per call
     gan = keras_graft.GAN(*mlp_pair(), seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), steps_per_execution=spe)
+    gan.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.optimizers.Adam(1e-3),
+        steps_per_execution=spe,
+    )
     log = PaceLogger(every_n_steps=8)
     grid = SampleGrid(8, every_n_steps=8, directory=tmp_path, prefix="s")
     # 128 points, batch 8: 16 steps per epoch, 2 epochs.
@@ -125,8 +142,11 @@ def test_callbacks_count_steps_with_steps_per_execution(tmp_path):
     # the last, partial execution; the epoch still has 8 steps.
     spe3 = 1 if keras.backend.backend() == "torch" else 3
     gan3 = keras_graft.GAN(*mlp_pair(), seed=0)
-    gan3.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
-                 steps_per_execution=spe3)
+    gan3.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.optimizers.Adam(1e-3),
+        steps_per_execution=spe3,
+    )
     partial = PaceLogger()
     gan3.fit(DATA, batch_size=16, epochs=2, verbose=0, callbacks=[partial])
     expected = [3, 6, 8, 11, 14, 16] if spe3 == 3 else list(range(1, 17))

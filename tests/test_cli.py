@@ -13,8 +13,9 @@ import tqdm
 
 from keras_graft import cli, experiments
 
-CLI_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "keras_graft", "cli.py")
+CLI_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_graft", "cli.py"
+)
 
 
 def _env():
@@ -25,7 +26,9 @@ def _env():
 
 def _subparsers():
     parser = cli.build_parser()
-    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    (action,) = [
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ]
     return action.choices
 
 
@@ -34,17 +37,43 @@ def _subparsers():
 
 def test_parser():
     args = cli.build_parser().parse_args(
-        ["reproduce", "--preset", "tiny", "--backend", "torch", "--seeds", "2",
-         "--seed-offset", "5", "--workers", "3", "--verbose"])
+        [
+            "reproduce",
+            "--preset",
+            "tiny",
+            "--backend",
+            "torch",
+            "--seeds",
+            "2",
+            "--seed-offset",
+            "5",
+            "--workers",
+            "3",
+            "--verbose",
+        ]
+    )
     assert (args.preset, args.backend, args.seeds) == ("tiny", "torch", 2)
-    assert (args.seed_offset, args.workers, args.verbose, args.quiet) == (5, 3, True, False)
+    assert (args.seed_offset, args.workers) == (5, 3)
+    assert (args.verbose, args.quiet) == (True, False)
     args = cli.build_parser().parse_args(["reproduce", "--preset", "long"])
     assert (args.preset, args.seeds) == ("long", None)
     assert (args.seed_offset, args.workers) == (0, None)
     assert (args.out, args.quiet, args.verbose) == ("keras_graft_report", False, False)
     args = cli.build_parser().parse_args(
-        ["train", "--optimizer", "adam", "--experiment", "ring", "--lr", "1e-3",
-         "--seed", "0", "--steps", "1"])
+        [
+            "train",
+            "--optimizer",
+            "adam",
+            "--experiment",
+            "ring",
+            "--lr",
+            "1e-3",
+            "--seed",
+            "0",
+            "--steps",
+            "1",
+        ]
+    )
     assert (args.lr, args.seed, args.steps) == (1e-3, 0, 1)
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["reproduce", "--preset", "huge"])
@@ -77,40 +106,56 @@ def _assert_usage_error(capsys, argv, command, argument):
     return error_lines[0]
 
 
-@pytest.mark.parametrize("argv, argument", [
-    (["--seeds", "0"], "--seeds"),
-    (["--seeds", "-2"], "--seeds"),
-    (["--seeds", "two"], "--seeds"),
-    (["--seed-offset", "-1"], "--seed-offset"),
-    (["--workers", "0"], "--workers"),
-    (["--workers", "-4"], "--workers"),
-    (["--quiet", "--verbose"], "--verbose"),
-])
+@pytest.mark.parametrize(
+    "argv, argument",
+    [
+        (["--seeds", "0"], "--seeds"),
+        (["--seeds", "-2"], "--seeds"),
+        (["--seeds", "two"], "--seeds"),
+        (["--seed-offset", "-1"], "--seed-offset"),
+        (["--workers", "0"], "--workers"),
+        (["--workers", "-4"], "--workers"),
+        (["--quiet", "--verbose"], "--verbose"),
+    ],
+)
 def test_reproduce_rejects_bad_numbers(capsys, no_work, tmp_path, argv, argument):
     out = tmp_path / "rep"
     line = _assert_usage_error(
-        capsys, ["reproduce", "--preset", "tiny", "--out", str(out), *argv],
-        "reproduce", argument)
+        capsys,
+        ["reproduce", "--preset", "tiny", "--out", str(out), *argv],
+        "reproduce",
+        argument,
+    )
     if argument in ("--seeds", "--workers"):
-        assert "must be a positive integer" in line
+        assert f"must be an int >= 1; received {argument}=" in line
     if argument == "--seed-offset":
-        assert "must be a non-negative integer" in line
+        assert "must be an int >= 0; received --seed-offset=-1." in line
+    if argv == ["--seeds", "two"]:
+        assert line.endswith("received --seeds='two'.")
     assert not out.exists()  # checked before anything is created
 
 
-@pytest.mark.parametrize("argv, argument, phrase", [
-    (["--steps", "0"], "--steps", "must be a positive integer"),
-    (["--steps", "-10"], "--steps", "must be a positive integer"),
-    (["--seed", "-1"], "--seed", "must be a non-negative integer"),
-    (["--lr", "0"], "--lr", "must be a positive number"),
-    (["--lr", "-0.1"], "--lr", "must be a positive number"),
-    (["--lr", "nan"], "--lr", "must be a positive number"),
-    (["--lr-d", "0"], "--lr-d", "must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "argv, argument, phrase",
+    [
+        (["--steps", "0"], "--steps", "must be an int >= 1; received --steps=0."),
+        (["--steps", "-10"], "--steps", "must be an int >= 1; received --steps=-10."),
+        (["--steps", "1.5"], "--steps", "must be an int >= 1; received --steps='1.5'."),
+        (["--seed", "-1"], "--seed", "must be an int >= 0; received --seed=-1."),
+        (["--lr", "0"], "--lr", "must be a finite float > 0; received --lr=0.0."),
+        (["--lr", "-0.1"], "--lr", "must be a finite float > 0; received --lr=-0.1."),
+        (["--lr", "nan"], "--lr", "must be a finite float > 0; received --lr=nan."),
+        (["--lr", "fast"], "--lr", "must be a finite float > 0; received --lr='fast'."),
+        (["--lr-d", "0"], "--lr-d", "must be a finite float > 0; received --lr-d=0.0."),
+    ],
+)
 def test_train_rejects_bad_numbers(capsys, argv, argument, phrase):
     line = _assert_usage_error(
-        capsys, ["train", "--optimizer", "nsgda", "--experiment", "synthetic", *argv],
-        "train", argument)
+        capsys,
+        ["train", "--optimizer", "nsgda", "--experiment", "synthetic", *argv],
+        "train",
+        argument,
+    )
     assert phrase in line
 
 
@@ -129,15 +174,21 @@ def test_reproduce_rejects_unwritable_out(capsys, no_work, tmp_path):
     a_file.write_text("x")
     backend = ["--backend", keras.backend.backend()]
     line = _assert_usage_error(
-        capsys, ["reproduce", *backend, "--out", str(a_file / "rep")], "reproduce", "--out")
+        capsys,
+        ["reproduce", *backend, "--out", str(a_file / "rep")],
+        "reproduce",
+        "--out",
+    )
     assert "cannot create folder" in line and str(a_file / "rep") in line
     line = _assert_usage_error(
-        capsys, ["reproduce", *backend, "--out", str(a_file)], "reproduce", "--out")
+        capsys, ["reproduce", *backend, "--out", str(a_file)], "reproduce", "--out"
+    )
     assert "cannot create folder" in line
     read_only = _read_only_dir(tmp_path)
     try:
         line = _assert_usage_error(
-            capsys, ["reproduce", *backend, "--out", read_only], "reproduce", "--out")
+            capsys, ["reproduce", *backend, "--out", read_only], "reproduce", "--out"
+        )
         assert "cannot write in folder" in line and read_only in line
         assert not [p for p in os.listdir(read_only) if p.startswith(".keras_graft")]
     finally:
@@ -149,9 +200,21 @@ def test_train_rejects_unwritable_out(capsys, tmp_path):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     line = _assert_usage_error(
-        capsys, ["train", "--optimizer", "nsgda", "--experiment", "synthetic",
-                 "--backend", keras.backend.backend(), "--out", str(a_file / "run.json")],
-        "train", "--out")
+        capsys,
+        [
+            "train",
+            "--optimizer",
+            "nsgda",
+            "--experiment",
+            "synthetic",
+            "--backend",
+            keras.backend.backend(),
+            "--out",
+            str(a_file / "run.json"),
+        ],
+        "train",
+        "--out",
+    )
     assert "cannot write file" in line
 
 
@@ -159,15 +222,19 @@ def test_rejects_backend_not_installed(capsys, no_work, monkeypatch, tmp_path):
     # A backend other than the one this process runs on, made unimportable.
     missing = "tensorflow" if keras.backend.backend() == "torch" else "torch"
     monkeypatch.setitem(sys.modules, missing, None)
-    for command, rest in [("reproduce", ["--out", str(tmp_path / "rep")]),
-                          ("train", ["--optimizer", "adam", "--experiment", "ring"])]:
+    for command, rest in [
+        ("reproduce", ["--out", str(tmp_path / "rep")]),
+        ("train", ["--optimizer", "adam", "--experiment", "ring"]),
+    ]:
         line = _assert_usage_error(
-            capsys, [command, "--backend", missing, *rest], command, "--backend")
+            capsys, [command, "--backend", missing, *rest], command, "--backend"
+        )
         assert f"backend {missing!r} is not installed" in line
     assert not (tmp_path / "rep").exists()
     monkeypatch.setenv("KERAS_BACKEND", missing)  # the default backend, same answer
-    line = _assert_usage_error(capsys, ["reproduce", "--out", str(tmp_path / "rep")],
-                               "reproduce", "--backend")
+    line = _assert_usage_error(
+        capsys, ["reproduce", "--out", str(tmp_path / "rep")], "reproduce", "--backend"
+    )
     assert f"backend {missing!r} is not installed" in line
     monkeypatch.setenv("KERAS_BACKEND", "mxnet")
     with pytest.raises(SystemExit) as exc:
@@ -181,14 +248,27 @@ def test_rejects_backend_not_installed(capsys, no_work, monkeypatch, tmp_path):
 def test_bad_arguments_in_a_real_process(tmp_path):
     # The module entry point: a one-line error, exit 2, no traceback.
     proc = subprocess.run(
-        [sys.executable, "-m", "keras_graft", "reproduce", "--seeds", "0",
-         "--out", str(tmp_path / "rep")],
-        capture_output=True, text=True, env=dict(_env(), KERAS_BACKEND="jax"), timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "keras_graft",
+            "reproduce",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "rep"),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(_env(), KERAS_BACKEND="jax"),
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
         "keras-graft reproduce: error: argument --seeds: "
-        "must be a positive integer, got '0'")
+        "must be an int >= 1; received --seeds=0."
+    )
     assert not (tmp_path / "rep").exists()
     # A backend that cannot be imported in that interpreter.
     script = textwrap.dedent(f"""
@@ -198,13 +278,23 @@ def test_bad_arguments_in_a_real_process(tmp_path):
         sys.exit(cli.main(["reproduce", "--backend", "torch",
                            "--out", {str(tmp_path / "rep")!r}]))
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=dict(_env(), KERAS_BACKEND="jax"), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(_env(), KERAS_BACKEND="jax"),
+        timeout=300,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith(
-        "keras-graft reproduce: error: argument --backend: "
-        "backend 'torch' is not installed")
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "keras-graft reproduce: error: argument --backend: "
+            "backend 'torch' is not installed"
+        )
+    )
 
 
 # --- the progress bar ----------------------------------------------------------
@@ -233,10 +323,25 @@ def bars(monkeypatch):
 def _fake_reproduce(calls, steps):
     """A stand-in for `experiments.reproduce` with the interface the CLI codes to."""
 
-    def reproduce(preset, out_dir, seeds=None, seed_offset=0, log=None, progress=None,
-                  workers=None):
-        calls.append(dict(preset=preset, out_dir=str(out_dir), seeds=seeds,
-                          seed_offset=seed_offset, log=log, workers=workers))
+    def reproduce(
+        preset,
+        out_dir,
+        seeds=None,
+        seed_offset=0,
+        log=None,
+        progress=None,
+        workers=None,
+    ):
+        calls.append(
+            dict(
+                preset=preset,
+                out_dir=str(out_dir),
+                seeds=seeds,
+                seed_offset=seed_offset,
+                log=log,
+                workers=workers,
+            )
+        )
         total = sum(steps)
         done = 0.0
         for i, step in enumerate(steps):
@@ -247,8 +352,12 @@ def _fake_reproduce(calls, steps):
                 progress(min(done, total), total, f"unit-{i}")
         if progress is not None:
             progress(total, total, "report")
-        return {"claims": [{"id": "C1", "verdict": "supported"},
-                           {"id": "C2", "verdict": "not supported"}]}
+        return {
+            "claims": [
+                {"id": "C1", "verdict": "supported"},
+                {"id": "C2", "verdict": "not supported"},
+            ]
+        }
 
     return reproduce
 
@@ -258,19 +367,35 @@ def test_progress_bar_over_the_whole_run(monkeypatch, capsys, bars, tmp_path):
     steps = [0.1] * 7 + [2.5, 0.3, 1 / 3]
     monkeypatch.setattr(experiments, "reproduce", _fake_reproduce(calls, steps))
     out = tmp_path / "rep"
-    code = cli.main(["reproduce", "--preset", "tiny", "--backend", keras.backend.backend(),
-                     "--seeds", "4", "--seed-offset", "7", "--workers", "3",
-                     "--out", str(out)])
+    code = cli.main(
+        [
+            "reproduce",
+            "--preset",
+            "tiny",
+            "--backend",
+            keras.backend.backend(),
+            "--seeds",
+            "4",
+            "--seed-offset",
+            "7",
+            "--workers",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     (call,) = calls
-    assert call == dict(preset="tiny", out_dir=str(out), seeds=4, seed_offset=7,
-                        log=None, workers=3)  # no progress lines under the bar
+    assert call == dict(
+        preset="tiny", out_dir=str(out), seeds=4, seed_offset=7, log=None, workers=3
+    )  # no progress lines under the bar
     assert out.is_dir() and os.listdir(out) == []  # created, probe removed
     (bar,) = bars
     assert bar.was_closed
     assert bar.total == sum(steps) and bar.n == bar.total
     captured = capsys.readouterr()
-    assert "100%" in captured.err and "unit-3" in captured.err and "report" in captured.err
+    assert "100%" in captured.err and "unit-3" in captured.err
+    assert "report" in captured.err
     assert "unit 0 done" not in captured.err
     assert f"{out / 'report.md'} written in" in captured.out
     assert "claim C1: supported" in captured.out
@@ -281,7 +406,8 @@ def test_progress_quiet_and_verbose(monkeypatch, capsys, bars, tmp_path):
     calls = []
     monkeypatch.setattr(experiments, "reproduce", _fake_reproduce(calls, [1.0, 2.0]))
     backend = ["--backend", keras.backend.backend()]
-    assert cli.main(["reproduce", *backend, "--quiet", "--out", str(tmp_path / "a")]) == 0
+    quiet = ["reproduce", *backend, "--quiet", "--out", str(tmp_path / "a")]
+    assert cli.main(quiet) == 0
     captured = capsys.readouterr()
     assert calls[-1]["log"] is None and calls[-1]["workers"] == cli._cpu_count()
     assert calls[-1]["seeds"] is None and calls[-1]["seed_offset"] == 0
@@ -289,7 +415,8 @@ def test_progress_quiet_and_verbose(monkeypatch, capsys, bars, tmp_path):
     assert captured.err == "" and "claim C1: supported" in captured.out
     assert bars[-1].was_closed and bars[-1].n == bars[-1].total == 3.0
 
-    assert cli.main(["reproduce", *backend, "--verbose", "--out", str(tmp_path / "b")]) == 0
+    verbose = ["reproduce", *backend, "--verbose", "--out", str(tmp_path / "b")]
+    assert cli.main(verbose) == 0
     captured = capsys.readouterr()
     assert calls[-1]["log"] is sys.stderr
     assert "unit 0 done" in captured.err and "unit 1 done" in captured.err
@@ -304,8 +431,15 @@ def test_progress_bar_closed_when_the_run_fails(monkeypatch, capsys, bars, tmp_p
 
     monkeypatch.setattr(experiments, "reproduce", reproduce)
     with pytest.raises(RuntimeError, match="boom"):
-        cli.main(["reproduce", "--backend", keras.backend.backend(),
-                  "--out", str(tmp_path / "rep")])
+        cli.main(
+            [
+                "reproduce",
+                "--backend",
+                keras.backend.backend(),
+                "--out",
+                str(tmp_path / "rep"),
+            ]
+        )
     (bar,) = bars
     assert bar.was_closed and (bar.n, bar.total) == (1.0, 4.0)
 
@@ -331,7 +465,8 @@ def test_every_option_has_help():
             for option in action.option_strings:
                 assert option in text, (name, option)
     rep = _subparsers()["reproduce"]
-    assert "report.md" in rep.description and "10 minutes on 2 CPU cores" in rep.description
+    assert "report.md" in rep.description
+    assert "10 minutes on 2 CPU cores" in rep.description
     preset_help = next(a.help for a in rep._actions if a.dest == "preset")
     for preset in ("tiny", "default", "long", "paper"):
         assert f"{preset}: " in preset_help
@@ -356,18 +491,45 @@ def test_help_without_keras():
                  if m in sys.modules]
         print("HEAVY", heavy)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=dict(_env(), COLUMNS="100"), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(_env(), COLUMNS="100"),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "HEAVY []" in proc.stdout
     top, rep, train, _ = proc.stdout.split("=====")
     assert "reproduce" in top and "train" in top
-    for option in ("--preset", "--backend", "--seeds", "--seed-offset", "--workers",
-                   "--out", "--quiet", "--verbose", "tiny", "default", "long", "paper",
-                   "report.md", "10 minutes"):
+    for option in (
+        "--preset",
+        "--backend",
+        "--seeds",
+        "--seed-offset",
+        "--workers",
+        "--out",
+        "--quiet",
+        "--verbose",
+        "tiny",
+        "default",
+        "long",
+        "paper",
+        "report.md",
+        "10 minutes",
+    ):
         assert option in rep, option
-    for option in ("--optimizer", "--experiment", "--lr", "--lr-d", "--seed", "--steps",
-                   "--preset", "--backend", "--out"):
+    for option in (
+        "--optimizer",
+        "--experiment",
+        "--lr",
+        "--lr-d",
+        "--seed",
+        "--steps",
+        "--preset",
+        "--backend",
+        "--out",
+    ):
         assert option in train, option
 
 
@@ -376,9 +538,25 @@ def test_help_without_keras():
 
 def test_train_synthetic_in_process(tmp_path, capsys):
     out = tmp_path / "run.json"
-    code = cli.main(["train", "--optimizer", "nsgda", "--experiment", "synthetic",
-                     "--preset", "tiny", "--lr", "0.1", "--steps", "200",
-                     "--backend", keras.backend.backend(), "--out", str(out)])
+    code = cli.main(
+        [
+            "train",
+            "--optimizer",
+            "nsgda",
+            "--experiment",
+            "synthetic",
+            "--preset",
+            "tiny",
+            "--lr",
+            "0.1",
+            "--steps",
+            "200",
+            "--backend",
+            keras.backend.backend(),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     assert result["run"]["optimizer"] == "nsgda" and result["run"]["lr_d"] == 0.1
@@ -388,21 +566,49 @@ def test_train_synthetic_in_process(tmp_path, capsys):
 
 def test_train_ring_in_process(tmp_path):
     out = tmp_path / "run.json"
-    code = cli.main(["train", "--optimizer", "ada_nsgda", "--experiment", "ring",
-                     "--preset", "tiny", "--steps", "2", "--out", str(out),
-                     "--backend", keras.backend.backend()])
+    code = cli.main(
+        [
+            "train",
+            "--optimizer",
+            "ada_nsgda",
+            "--experiment",
+            "ring",
+            "--preset",
+            "tiny",
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+            "--backend",
+            keras.backend.backend(),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     assert result["optimizer"] == "ada_nsgda" and result["eval_steps"] == [2]
     assert "modes_covered" in result["final"]
 
 
-@pytest.mark.backend("jax")  # one console-script run per suite; in-process runs cover each backend
+# One console-script run per suite; in-process runs cover each backend.
+@pytest.mark.backend("jax")
 def test_python_m_reproduce_tiny(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "keras_graft", "reproduce", "--preset", "tiny",
-         "--backend", keras.backend.backend(), "--out", str(tmp_path / "rep")],
-        capture_output=True, text=True, env=_env(), timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "keras_graft",
+            "reproduce",
+            "--preset",
+            "tiny",
+            "--backend",
+            keras.backend.backend(),
+            "--out",
+            str(tmp_path / "rep"),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "100%" in proc.stderr  # the progress bar reached the end of the run

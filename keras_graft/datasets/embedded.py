@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_graft._validation import check_choice, check_optional_int
+
 #: sha256 of the shipped ``mnist_10k.npz``.
 EMBEDDED_DIGITS_SHA256 = (
     "c03d6af810269a0b25ef8e8971f521767d52b05849e4fd977d6ca9528003c0b3"
@@ -96,16 +98,14 @@ def load_embedded_digits(
         >>> x.shape, y.shape
         ((2000, 28, 28, 1), (2000,))
     """
-    if split not in _SPLITS:
-        raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
+    check_choice(split, "split", _SPLITS)
+    limit = check_optional_int(limit, "limit", minimum=1)
     x, y = _raw_digits()
     if split == "train":
         x, y = x[:EMBEDDED_DIGITS_TRAIN_SIZE], y[:EMBEDDED_DIGITS_TRAIN_SIZE]
     elif split == "test":
         x, y = x[EMBEDDED_DIGITS_TRAIN_SIZE:], y[EMBEDDED_DIGITS_TRAIN_SIZE:]
     if limit is not None:
-        if limit < 1:
-            raise ValueError(f"limit must be positive, got {limit}")
         x, y = x[:limit], y[:limit]
     images = scale_images(x)[..., None]
     labels = y.astype(np.int32)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from keras_graft._validation import check_optional_int
 from keras_graft.datasets import _folders, _network
 from keras_graft.datasets.embedded import load_embedded_digits, scale_images
 
@@ -184,17 +185,20 @@ def load_images(
     Raises:
         DatasetUnavailableError: The dataset is not on disk and cannot be
             downloaded from this machine.
-        ValueError: `limit` is not positive.
+        TypeError: `limit` is neither None nor an int.
+        ValueError: `limit` is an int below 1.
 
     Example:
         >>> x, y = load_images("embedded_digits", split="test")
         >>> ds = load_images("mnist", as_dataset=True, batch_size=64)  # doctest: +SKIP
     """
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be positive, got {limit}")
+    limit = check_optional_int(limit, "limit", minimum=1)
     if name in _OFFLINE_NAMES:
         return load_embedded_digits(
-            split=split, as_dataset=as_dataset, batch_size=batch_size, limit=limit,
+            split=split,
+            as_dataset=as_dataset,
+            batch_size=batch_size,
+            limit=limit,
             seed=seed,
         )
     tfds = _import_tfds()

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_graft._validation import check_int
+
 
 @dataclass(frozen=True)
 class GaussianMixture2D:
@@ -40,8 +42,7 @@ class GaussianMixture2D:
         Returns:
             GaussianMixture2D: The mixture.
         """
-        if num_modes < 1:
-            raise ValueError(f"num_modes must be positive, got {num_modes}")
+        num_modes = check_int(num_modes, "num_modes", minimum=1)
         angles = 2.0 * np.pi * np.arange(num_modes) / num_modes
         centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
         probs = np.full(num_modes, 1.0 / num_modes)
@@ -63,8 +64,7 @@ class GaussianMixture2D:
         Returns:
             GaussianMixture2D: The mixture.
         """
-        if grid < 1:
-            raise ValueError(f"grid must be positive, got {grid}")
+        grid = check_int(grid, "grid", minimum=1)
         coords = spacing * (np.arange(grid) - (grid - 1) / 2.0)
         xs, ys = np.meshgrid(coords, coords, indexing="ij")
         centers = np.stack([xs.ravel(), ys.ravel()], axis=1)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_graft._validation import check_float, check_int, fail
+
 
 @dataclass(frozen=True)
 class SyntheticModes:
@@ -64,9 +66,12 @@ def synthetic_modes(
     noise_std: float = 0.01,
     seed: int | np.random.Generator | None = 0,
 ) -> SyntheticModes:
-    """The K-mode distribution of the synthetic framework (paper-notes).
+    """The K-mode distribution of the synthetic framework.
 
-    The directions are the orthonormalised columns (QR) of a Gaussian matrix drawn
+    ``X = u_k`` with probability ``p_k``, plus isotropic Gaussian noise of
+    standard deviation `noise_std`: the data that the linear generator and
+    cubic discriminator of `keras_graft.experiments.synthetic` learn. The
+    directions are the orthonormalised columns (QR) of a Gaussian matrix drawn
     with `seed`, so ``u @ u.T`` is the identity.
 
     Args:
@@ -87,19 +92,23 @@ def synthetic_modes(
         >>> x.shape
         (128, 16)
     """
-    if not 1 <= num_modes <= dim:
-        raise ValueError(f"need 1 <= num_modes <= dim, got {num_modes} and {dim}")
-    if noise_std < 0:
-        raise ValueError(f"noise_std must be non-negative, got {noise_std}")
+    dim = check_int(dim, "dim", minimum=1)
+    num_modes = check_int(num_modes, "num_modes", minimum=1)
+    if num_modes > dim:
+        fail(ValueError, "num_modes", f"an int in [1, dim={dim}]", num_modes)
+    noise_std = check_float(noise_std, "noise_std", low=0.0)
     if probs is None:
         p = np.full(num_modes, 1.0 / num_modes)
     else:
         p = np.asarray(probs, dtype=np.float64)
         if p.shape != (num_modes,) or np.any(p < 0) or p.sum() <= 0:
-            raise ValueError(
-                f"probs must be {num_modes} non-negative numbers, got {probs!r}"
+            fail(
+                ValueError,
+                "probs",
+                f"{num_modes} non-negative numbers with a positive sum",
+                probs,
             )
         p = p / p.sum()
     rng = np.random.default_rng(seed)
     q, _ = np.linalg.qr(rng.normal(size=(dim, num_modes)))
-    return SyntheticModes(u=q.T.astype(np.float32), probs=p, noise_std=float(noise_std))
+    return SyntheticModes(u=q.T.astype(np.float32), probs=p, noise_std=noise_std)

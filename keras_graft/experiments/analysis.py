@@ -19,8 +19,12 @@ import numpy as np
 from keras_graft.experiments import stats
 
 #: Primary metric of each GAN benchmark and whether higher is better.
-PRIMARY = {"ring": ("balanced_quality", True), "grid": ("balanced_quality", True),
-           "digits": ("fd", False), "cifar10": ("fid", False)}
+PRIMARY = {
+    "ring": ("balanced_quality", True),
+    "grid": ("balanced_quality", True),
+    "digits": ("fd", False),
+    "cifar10": ("fid", False),
+}
 #: Histogram bins of the final cosines.
 COSINE_BINS = np.round(np.linspace(-1.0, 1.0, 41), 3)
 #: A cell "succeeds reliably" when at least this share of its seeds recover.
@@ -38,7 +42,8 @@ def run_score(run: dict, experiment: str, last: int) -> float:
 
     Digits and CIFAR-10: the mean of ``log(FD)`` over the last `last`
     evaluations; mixtures: the mean of ``-log(balanced quality)`` (the
-    high-quality share of each mode capped at 1/K, summed; floored at 1e-3), so that score differences are log ratios in both cases.
+    high-quality share of each mode capped at 1/K, summed; floored at 1e-3),
+    so that score differences are log ratios in both cases.
 
     Args:
         run (dict): A `run_gan` result.
@@ -49,8 +54,9 @@ def run_score(run: dict, experiment: str, last: int) -> float:
         float: The score.
     """
     metric, higher = PRIMARY[experiment]
-    values = np.asarray([e.get(metric, math.nan) for e in run["evals"][-last:]],
-                        dtype=np.float64)
+    values = np.asarray(
+        [e.get(metric, math.nan) for e in run["evals"][-last:]], dtype=np.float64
+    )
     if run.get("diverged") or not np.all(np.isfinite(values)):
         return math.nan
     if higher:
@@ -75,7 +81,8 @@ def select_learning_rate(runs: list[dict], experiment: str, last: int) -> float:
     by_lr: dict[float, list[float]] = {}
     for r in runs:
         s = run_score(r, experiment, last)
-        by_lr.setdefault(r["learning_rate"], []).append(s if math.isfinite(s) else math.inf)
+        s = s if math.isfinite(s) else math.inf
+        by_lr.setdefault(r["learning_rate"], []).append(s)
     return min(sorted(by_lr), key=lambda lr: float(np.mean(by_lr[lr])))
 
 
@@ -88,8 +95,20 @@ def compact_gan_run(run: dict) -> dict:
     Returns:
         dict: Its identity, evaluations, divergence, timing and logs.
     """
-    keys = ("experiment", "optimizer", "seed", "learning_rate", "phase", "eval_steps",
-            "evals", "final", "diverged", "seconds", "steps_per_s", "pace")
+    keys = (
+        "experiment",
+        "optimizer",
+        "seed",
+        "learning_rate",
+        "phase",
+        "eval_steps",
+        "evals",
+        "final",
+        "diverged",
+        "seconds",
+        "steps_per_s",
+        "pace",
+    )
     return {k: run[k] for k in keys if k in run}
 
 
@@ -119,9 +138,15 @@ def summarize_gan(runs: list[dict], bench: Any, margin: float) -> dict:
         if r.get("phase") == "selection":
             s = run_score(r, exp, last)
             selection.setdefault(r["optimizer"], {}).setdefault(
-                str(r["learning_rate"]), []).append(s)
-    selection = {o: {lr: float(np.mean(v)) if np.all(np.isfinite(v)) else math.nan
-                     for lr, v in per.items()} for o, per in selection.items()}
+                str(r["learning_rate"]), []
+            ).append(s)
+    selection = {
+        o: {
+            lr: float(np.mean(v)) if np.all(np.isfinite(v)) else math.nan
+            for lr, v in per.items()
+        }
+        for o, per in selection.items()
+    }
     fresh: dict[str, list[dict]] = {}
     for r in runs:
         if r.get("phase", "fresh") == "fresh":
@@ -132,7 +157,8 @@ def summarize_gan(runs: list[dict], bench: Any, margin: float) -> dict:
         if not rs:
             continue
         entry: dict[str, Any] = {
-            "lr": rs[0]["learning_rate"], "seeds": [r["seed"] for r in rs],
+            "lr": rs[0]["learning_rate"],
+            "seeds": [r["seed"] for r in rs],
             "scores": [run_score(r, exp, last) for r in rs],
             "diverged": int(sum(bool(r["diverged"]) for r in rs)),
         }
@@ -142,26 +168,40 @@ def summarize_gan(runs: list[dict], bench: Any, margin: float) -> dict:
             entry[k] = float(np.mean(vals)) if vals else math.nan
             entry[k + "_std"] = float(np.std(vals)) if vals else math.nan
         entry["curve"] = [
-            float(np.mean([r["evals"][i].get(metric, math.nan) for r in ok])) if ok else math.nan
+            float(np.mean([r["evals"][i].get(metric, math.nan) for r in ok]))
+            if ok
+            else math.nan
             for i in range(len(rs[0]["evals"]))
         ]
         optimizers[opt] = entry
     comparisons = {}
     adam = optimizers.get("adam")
-    informative = adam is not None and (not higher or adam.get(metric, 0.0) >= ADAM_MIN_SHARE)
+    informative = adam is not None and (
+        not higher or adam.get(metric, 0.0) >= ADAM_MIN_SHARE
+    )
     for opt, entry in optimizers.items():
         if opt == "adam" or not informative or entry["seeds"] != adam["seeds"]:
             continue
-        c = stats.paired_comparison(entry["scores"], adam["scores"], math.log(margin)).to_dict()
+        c = stats.paired_comparison(
+            entry["scores"], adam["scores"], math.log(margin)
+        ).to_dict()
         # On the metric's own scale: FD ratio, or Adam's share over the subject's.
         c["ratio"], c["ratio_lower"], c["ratio_upper"] = (
             math.exp(c["mean"]) if math.isfinite(c["mean"]) else math.nan,
-            math.exp(c["lower"]), math.exp(c["upper"]))
+            math.exp(c["lower"]),
+            math.exp(c["upper"]),
+        )
         comparisons[opt] = c
     return {
-        "experiment": exp, "metric": metric, "higher_is_better": higher,
-        "informative": informative, "margin": margin, "eval_steps": runs[0]["eval_steps"] if runs else [],
-        "selection": selection, "optimizers": optimizers, "comparisons": comparisons,
+        "experiment": exp,
+        "metric": metric,
+        "higher_is_better": higher,
+        "informative": informative,
+        "margin": margin,
+        "eval_steps": runs[0]["eval_steps"] if runs else [],
+        "selection": selection,
+        "optimizers": optimizers,
+        "comparisons": comparisons,
     }
 
 
@@ -198,7 +238,7 @@ def mid_pace(ratios: list[float]) -> float:
     """
     r = np.asarray(ratios, dtype=np.float64)
     n = len(r)
-    mid = r[n // 3: max(n // 3 + 1, 2 * n // 3)]
+    mid = r[n // 3 : max(n // 3 + 1, 2 * n // 3)]
     mid = mid[np.isfinite(mid) & (mid > 0)]
     return float(abs(np.log10(np.median(mid)))) if len(mid) else math.nan
 
@@ -214,8 +254,18 @@ def _cells(runs: list[dict], family: int) -> list[dict]:
             counts[r["outcome"]] += 1
         k, n = counts["recovered"], len(rs)
         lo, hi = stats.clopper_pearson(k, n, 0.95, family)
-        cells.append({"lr_g": lr_g, "lr_d": lr_d, "n": n, "successes": k,
-                      "rate": k / n, "lower": lo, "upper": hi, "outcomes": counts})
+        cells.append(
+            {
+                "lr_g": lr_g,
+                "lr_d": lr_d,
+                "n": n,
+                "successes": k,
+                "rate": k / n,
+                "lower": lo,
+                "upper": hi,
+                "outcomes": counts,
+            }
+        )
     return cells
 
 
@@ -225,9 +275,13 @@ def _grid_summary(runs: list[dict]) -> dict:
         groups.setdefault((r["lr_g"], r["lr_d"]), [])
     family = len(groups)
     cells = _cells(runs, family)
-    best = max(cells, key=lambda c: (c["successes"], -abs(math.log10(c["lr_d"] / c["lr_g"]))))
-    totals = {o: sum(c["outcomes"][o] for c in cells)
-              for o in ("recovered", "collapsed", "stuck", "diverged")}
+    best = max(
+        cells, key=lambda c: (c["successes"], -abs(math.log10(c["lr_d"] / c["lr_g"])))
+    )
+    totals = {
+        o: sum(c["outcomes"][o] for c in cells)
+        for o in ("recovered", "collapsed", "stuck", "diverged")
+    }
     cos = np.concatenate([np.asarray(r["best_cosines"], np.float64) for r in runs])
     cos = cos[np.isfinite(cos)]
     hist, _ = np.histogram(np.clip(cos, -1, 1), bins=COSINE_BINS)
@@ -241,14 +295,20 @@ def _grid_summary(runs: list[dict]) -> dict:
         "outcomes": totals,
         "runs": len(runs),
         "cosine_hist": hist.tolist(),
-        "median_spread": _median([pace_spread(r["pace_ratio"]) for r in runs
-                                  if r["outcome"] != "diverged"]),
+        "median_spread": _median(
+            [pace_spread(r["pace_ratio"]) for r in runs if r["outcome"] != "diverged"]
+        ),
     }
 
 
 def _median(values: list[float]) -> float:
     v = [x for x in values if x is not None and math.isfinite(x)]
     return float(np.median(v)) if v else math.nan
+
+
+def _histogram(values: list[float]) -> list[int]:
+    """Counts of `values` clipped to [0, 4] in 20 equal bins."""
+    return np.histogram(np.clip(values, 0, 4), np.linspace(0, 4, 21))[0].tolist()
 
 
 def _pace_prediction(runs: list[dict]) -> dict:
@@ -263,13 +323,20 @@ def _pace_prediction(runs: list[dict]) -> dict:
     collapsed = [x for x in collapsed if math.isfinite(x)]
     a2, lo2, hi2 = stats.bootstrap_auc(collapsed, succ, seed=1)
     return {
-        "auc": a, "lower": lo, "upper": hi, "failures": len(fail), "successes": len(succ),
-        "auc_collapsed": a2, "lower_collapsed": lo2, "upper_collapsed": hi2,
+        "auc": a,
+        "lower": lo,
+        "upper": hi,
+        "failures": len(fail),
+        "successes": len(succ),
+        "auc_collapsed": a2,
+        "lower_collapsed": lo2,
+        "upper_collapsed": hi2,
         "collapsed": len(collapsed),
-        "median_failure": _median(fail), "median_success": _median(succ),
+        "median_failure": _median(fail),
+        "median_success": _median(succ),
         "hist_bins": np.linspace(0, 4, 21).tolist(),
-        "hist_failure": np.histogram(np.clip(fail, 0, 4), np.linspace(0, 4, 21))[0].tolist(),
-        "hist_success": np.histogram(np.clip(succ, 0, 4), np.linspace(0, 4, 21))[0].tolist(),
+        "hist_failure": _histogram(fail),
+        "hist_success": _histogram(succ),
     }
 
 
@@ -282,18 +349,33 @@ def _pace_intervention(runs: list[dict]) -> dict:
     for lr_ratio, rs in sorted(by.items()):
         k = sum(r["outcome"] == "recovered" for r in rs)
         lo, hi = stats.clopper_pearson(k, len(rs))
-        rows.append({"log10_ratio": lr_ratio, "n": len(rs), "successes": k,
-                     "rate": k / len(rs), "lower": lo, "upper": hi})
+        rows.append(
+            {
+                "log10_ratio": lr_ratio,
+                "n": len(rs),
+                "successes": k,
+                "rate": k / len(rs),
+                "lower": lo,
+                "upper": hi,
+            }
+        )
 
     def pooled(sel: list[dict]) -> dict:
         k, n = sum(x["successes"] for x in sel), sum(x["n"] for x in sel)
         lo, hi = stats.clopper_pearson(k, n) if n else (math.nan, math.nan)
-        return {"n": n, "successes": k, "rate": k / n if n else math.nan,
-                "lower": lo, "upper": hi}
+        return {
+            "n": n,
+            "successes": k,
+            "rate": k / n if n else math.nan,
+            "lower": lo,
+            "upper": hi,
+        }
 
-    return {"rows": rows,
-            "equal": pooled([x for x in rows if x["log10_ratio"] == 0]),
-            "unequal": pooled([x for x in rows if abs(x["log10_ratio"]) >= 1])}
+    return {
+        "rows": rows,
+        "equal": pooled([x for x in rows if x["log10_ratio"] == 0]),
+        "unequal": pooled([x for x in rows if abs(x["log10_ratio"]) >= 1]),
+    }
 
 
 def summarize_synthetic(runs: list[dict], plan: Any) -> dict:
@@ -326,18 +408,32 @@ def summarize_synthetic(runs: list[dict], plan: Any) -> dict:
         rows = []
         for init in plan.phase_init_stds:
             for dim in plan.phase_dims:
-                rs = [r for r in runs if r["kind"] == "phase" and r["label"] == label
-                      and r["init_std"] == init and r["dim"] == dim]
+                rs = [
+                    r
+                    for r in runs
+                    if r["kind"] == "phase"
+                    and r["label"] == label
+                    and r["init_std"] == init
+                    and r["dim"] == dim
+                ]
                 if not rs:
                     continue
                 cells = _cells(rs, 1)
                 best = max(cells, key=lambda c: c["successes"])
-                rows.append({"init_std": init, "dim": dim, "best_rate": best["rate"],
-                             "best_lower": best["lower"], "best_upper": best["upper"],
-                             "best_lr_g": best["lr_g"], "best_lr_d": best["lr_d"],
-                             "n": best["n"],
-                             "reliable_share": sum(c["rate"] >= RELIABLE for c in cells)
-                             / len(cells)})
+                rows.append(
+                    {
+                        "init_std": init,
+                        "dim": dim,
+                        "best_rate": best["rate"],
+                        "best_lower": best["lower"],
+                        "best_upper": best["upper"],
+                        "best_lr_g": best["lr_g"],
+                        "best_lr_d": best["lr_d"],
+                        "n": best["n"],
+                        "reliable_share": sum(c["rate"] >= RELIABLE for c in cells)
+                        / len(cells),
+                    }
+                )
         phase[label] = rows
     prediction, intervention = {}, {}
     for loss in plan.losses:
@@ -349,26 +445,63 @@ def summarize_synthetic(runs: list[dict], plan: Any) -> dict:
             intervention[loss] = _pace_intervention(nsgda)
     examples = []
     loss0 = plan.losses[0]
-    for label, outcome in (("sgda", "recovered"), ("sgda", "collapsed"), ("sgda", "stuck"),
-                           ("nsgda", "recovered"), ("adam", "recovered")):
-        r = next((r for r in grid_runs if r["loss"] == loss0 and r["label"] == label
-                  and r["outcome"] == outcome), None)
+    kept = (
+        "label",
+        "lr_g",
+        "lr_d",
+        "seed",
+        "outcome",
+        "d_step",
+        "g_step",
+        "pace_ratio",
+    )
+    for label, outcome in (
+        ("sgda", "recovered"),
+        ("sgda", "collapsed"),
+        ("sgda", "stuck"),
+        ("nsgda", "recovered"),
+        ("adam", "recovered"),
+    ):
+        r = next(
+            (
+                r
+                for r in grid_runs
+                if r["loss"] == loss0
+                and r["label"] == label
+                and r["outcome"] == outcome
+            ),
+            None,
+        )
         if r is not None:
-            examples.append({k: r[k] for k in ("label", "lr_g", "lr_d", "seed", "outcome",
-                                               "d_step", "g_step", "pace_ratio")})
+            examples.append({k: r[k] for k in kept})
     cfg = asdict(plan.config)
-    cfg.update(m_g=plan.config.m_g, m_d=plan.config.m_d, grid=list(plan.grid),
-               seeds=plan.seeds, losses=list(plan.losses),
-               optimizers={k: [n, o] for k, (n, o) in plan.optimizers.items()},
-               phase_init_stds=list(plan.phase_init_stds),
-               phase_dims=list(plan.phase_dims), phase_grid=list(plan.phase_grid),
-               phase_seeds=plan.phase_seeds)
-    table = {k: [r[k] for r in grid_runs] for k in
-             ("label", "loss", "lr_g", "lr_d", "seed", "outcome", "final_modes")}
+    cfg.update(
+        m_g=plan.config.m_g,
+        m_d=plan.config.m_d,
+        grid=list(plan.grid),
+        seeds=plan.seeds,
+        losses=list(plan.losses),
+        optimizers={k: [n, o] for k, (n, o) in plan.optimizers.items()},
+        phase_init_stds=list(plan.phase_init_stds),
+        phase_dims=list(plan.phase_dims),
+        phase_grid=list(plan.phase_grid),
+        phase_seeds=plan.phase_seeds,
+    )
+    table = {
+        k: [r[k] for r in grid_runs]
+        for k in ("label", "loss", "lr_g", "lr_d", "seed", "outcome", "final_modes")
+    }
     table["mid_pace"] = [round(mid_pace(r["pace_ratio"]), 4) for r in grid_runs]
-    return {"config": cfg, "grid": grid, "phase": phase, "pace_prediction": prediction,
-            "pace_intervention": intervention, "examples": examples, "runs": table,
-            "log_every": plan.config.log_every}
+    return {
+        "config": cfg,
+        "grid": grid,
+        "phase": phase,
+        "pace_prediction": prediction,
+        "pace_intervention": intervention,
+        "examples": examples,
+        "runs": table,
+        "log_every": plan.config.log_every,
+    }
 
 
 __all__ = [

@@ -13,11 +13,19 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
 #: Display names of the optimizers and synthetic variants.
-LABELS = {"sgda": "SGDA", "nsgda": "nSGDA", "nsgda_global": "nSGDA (global)",
-          "ada_nsgda": "Ada-nSGDA", "adam": "Adam", "ada_dir": "AdaDir (reverse graft)"}
+LABELS = {
+    "sgda": "SGDA",
+    "nsgda": "nSGDA",
+    "nsgda_global": "nSGDA (global)",
+    "ada_nsgda": "Ada-nSGDA",
+    "adam": "Adam",
+    "ada_dir": "AdaDir (reverse graft)",
+}
 #: Claim 3's success threshold on the family-wise interval of a cell's rate.
 MOST_SEEDS = 0.5
 
@@ -27,7 +35,7 @@ class Claim:
     """One claim: its title, its rule and the code that applies the rule.
 
     Attributes:
-        id (int): 1-4, as in the paper's notes.
+        id (int): The claim's number, 1-4, in the order of `CLAIMS` and the report.
         title (str): The claim, in plain words.
         rule (str): The verdict rule, as printed in the report.
         decide (Callable[[dict, dict, Any], dict]): ``decide(synthetic,
@@ -68,14 +76,27 @@ def _f(x: Any, digits: int = 3) -> str:
 
 def _undecided(preset: Any) -> str:
     nxt = getattr(preset, "next_preset", None)
-    return (f" The `{nxt}` preset (more seeds, longer runs) is the budget that would decide it."
-            if nxt else " More seeds than this preset runs would decide it.")
+    if nxt:
+        return (
+            f" The `{nxt}` preset (more seeds, longer runs) is the budget that "
+            "would decide it."
+        )
+    return " More seeds than this preset runs would decide it."
 
 
 # ------------------------------------------------------ claims 1-2 (GANs)
 
-GAN_COLUMNS = ["benchmark", "optimizer", "lr", "seeds", "diverged", "metric (mean)",
-               "ratio to Adam", "95% bound(s)", "outcome"]
+GAN_COLUMNS = [
+    "benchmark",
+    "optimizer",
+    "lr",
+    "seeds",
+    "diverged",
+    "metric (mean)",
+    "ratio to Adam",
+    "95% bound(s)",
+    "outcome",
+]
 
 
 def _comparison_rows(gans: dict, shown: tuple) -> tuple[list, dict]:
@@ -88,18 +109,43 @@ def _comparison_rows(gans: dict, shown: tuple) -> tuple[list, dict]:
                 continue
             c = g["comparisons"].get(opt)
             if c is None:
-                note = ("1 (reference)" if opt == "adam" else
-                        "n/a: Adam fails this benchmark" if not g.get("informative", True)
-                        else "n/a")
-                rows.append([exp, LABELS[opt], e["lr"], len(e["seeds"]), e["diverged"],
-                             e.get(m), note, "", ""])
+                if opt == "adam":
+                    note = "1 (reference)"
+                elif not g.get("informative", True):
+                    note = "n/a: Adam fails this benchmark"
+                else:
+                    note = "n/a"
+                rows.append(
+                    [
+                        exp,
+                        LABELS[opt],
+                        e["lr"],
+                        len(e["seeds"]),
+                        e["diverged"],
+                        e.get(m),
+                        note,
+                        "",
+                        "",
+                    ]
+                )
                 continue
             outcomes[(exp, opt)] = c
             # Scores are -log(balanced quality) for coverage: the ratio is Adam's
             # over the subject's; for FD the subject's FD over Adam's. Lower is better.
             bounds = f"[{_f(c['ratio_lower'])}, {_f(c['ratio_upper'])}]"
-            rows.append([exp, LABELS[opt], e["lr"], len(e["seeds"]), e["diverged"],
-                         e.get(m), c["ratio"], bounds, c["outcome"]])
+            rows.append(
+                [
+                    exp,
+                    LABELS[opt],
+                    e["lr"],
+                    len(e["seeds"]),
+                    e["diverged"],
+                    e.get(m),
+                    c["ratio"],
+                    bounds,
+                    c["outcome"],
+                ]
+            )
     return rows, outcomes
 
 
@@ -108,31 +154,38 @@ def _describe(outcomes: dict, gans: dict, opt: str) -> str:
     for (exp, o), c in outcomes.items():
         if o != opt:
             continue
-        what = ("FD ratio" if not gans[exp]["higher_is_better"]
-                else "Adam's balanced quality over the subject's")
-        div = f", diverged in {c['subject_diverged']} seed(s)" if c["subject_diverged"] else ""
-        parts.append(f"{exp}: {what} {_f(c['ratio'])} (one-sided 95% bounds "
-                     f"{_f(c['ratio_lower'])} to {_f(c['ratio_upper'])}, margin "
-                     f"{_f(math.exp(c['margin']))}, {c['n']} paired seeds{div}) -> {c['outcome']}")
+        what = (
+            "FD ratio"
+            if not gans[exp]["higher_is_better"]
+            else "Adam's balanced quality over the subject's"
+        )
+        diverged = c["subject_diverged"]
+        div = f", diverged in {diverged} seed(s)" if diverged else ""
+        parts.append(
+            f"{exp}: {what} {_f(c['ratio'])} (one-sided 95% bounds "
+            f"{_f(c['ratio_lower'])} to {_f(c['ratio_upper'])}, margin "
+            f"{_f(math.exp(c['margin']))}, {c['n']} paired seeds{div}) -> "
+            f"{c['outcome']}"
+        )
     return "; ".join(parts) if parts else "not run"
 
 
 CLAIM1_RULE = (
-    "Per benchmark and fresh seed, the score is log FD (digits) or -log of the balanced "
-    "quality (ring: the share of samples within 3 standard deviations of a mode, each "
-    "mode's share capped at 1/8, summed, so that both poor samples and missing or "
-    "over-filled modes lower it), averaged over the last evaluations, so a difference of "
-    "scores is a log ratio. The paired difference with Adam on the same seed (same initialisation, "
-    "data order and latents) gets a one-sided 95% Student-t interval: an optimizer is "
-    "*as good* as Adam when the upper bound of the ratio is below the margin (1.25: at "
-    "most 25% worse), *worse* when the lower bound is above it (or it diverged in at "
-    "least half of the seeds where Adam did not), otherwise *inconclusive*. Each "
-    "optimizer's learning rate is the base rate or the best of the preset's search "
-    "(x1/3, x1, x3, the same for every optimizer) on separate selection seeds. A ring "
-    "benchmark on which Adam's mean balanced quality is below 0.5 does not count. "
-    "Reproduced: Ada-nSGDA as good as Adam on every benchmark and the reverse graft "
-    "worse on every benchmark it ran on; not reproduced: Ada-nSGDA worse somewhere or "
-    "the reverse graft as good somewhere; otherwise inconclusive."
+    "Per benchmark and fresh seed, the score is log FD (digits) or -log of the "
+    "balanced quality (ring: the share of samples within 3 standard deviations of a "
+    "mode, each mode's share capped at 1/8, summed, so that both poor samples and "
+    "missing or over-filled modes lower it), averaged over the last evaluations, so a "
+    "difference of scores is a log ratio. The paired difference with Adam on the same "
+    "seed (same initialisation, data order and latents) gets a one-sided 95% Student-t "
+    "interval: an optimizer is *as good* as Adam when the upper bound of the ratio is "
+    "below the margin (1.25: at most 25% worse), *worse* when the lower bound is above "
+    "it (or it diverged in at least half of the seeds where Adam did not), otherwise "
+    "*inconclusive*. Each optimizer's learning rate is the base rate or the best of "
+    "the preset's search (x1/3, x1, x3, the same for every optimizer) on separate "
+    "selection seeds. A ring benchmark on which Adam's mean balanced quality is below "
+    "0.5 does not count. Reproduced: Ada-nSGDA as good as Adam on every benchmark and "
+    "the reverse graft worse on every benchmark it ran on; not reproduced: Ada-nSGDA "
+    "worse somewhere or the reverse graft as good somewhere; otherwise inconclusive."
 )
 
 
@@ -140,18 +193,26 @@ def _claim1(syn: dict, gans: dict, preset: Any) -> dict:
     rows, outcomes = _comparison_rows(gans, ("adam", "ada_nsgda", "ada_dir"))
     ada = [c["outcome"] for (e, o), c in outcomes.items() if o == "ada_nsgda"]
     rev = [c["outcome"] for (e, o), c in outcomes.items() if o == "ada_dir"]
-    if ada and rev and all(x == "as good" for x in ada) and all(x == "worse" for x in rev):
+    ada_as_good = all(x == "as good" for x in ada)
+    if ada and rev and ada_as_good and all(x == "worse" for x in rev):
         verdict = REPRODUCED
     elif "worse" in ada or "as good" in rev:
         verdict = NOT_REPRODUCED
     else:
         verdict = INCONCLUSIVE
-    summary = (f"Ada-nSGDA against Adam, {_describe(outcomes, gans, 'ada_nsgda')}. "
-               f"Reverse graft against Adam, {_describe(outcomes, gans, 'ada_dir')}.")
+    summary = (
+        f"Ada-nSGDA against Adam, {_describe(outcomes, gans, 'ada_nsgda')}. "
+        f"Reverse graft against Adam, {_describe(outcomes, gans, 'ada_dir')}."
+    )
     if verdict == INCONCLUSIVE:
         summary += _undecided(preset)
-    return {"verdict": verdict, "summary": summary, "columns": GAN_COLUMNS, "rows": rows,
-            "stats": {f"{o}/{e}": c["outcome"] for (e, o), c in outcomes.items()}}
+    return {
+        "verdict": verdict,
+        "summary": summary,
+        "columns": GAN_COLUMNS,
+        "rows": rows,
+        "stats": {f"{o}/{e}": c["outcome"] for (e, o), c in outcomes.items()},
+    }
 
 
 CLAIM2_RULE = (
@@ -171,29 +232,37 @@ def _claim2(syn: dict, gans: dict, preset: Any) -> dict:
         verdict = NOT_REPRODUCED
     else:
         verdict = INCONCLUSIVE
-    summary = (f"nSGDA against Adam, {_describe(outcomes, gans, 'nsgda')}. "
-               f"For reference, SGDA against Adam, {_describe(outcomes, gans, 'sgda')}.")
+    summary = (
+        f"nSGDA against Adam, {_describe(outcomes, gans, 'nsgda')}. "
+        "For reference, SGDA against Adam, "
+        f"{_describe(outcomes, gans, 'sgda')}."
+    )
     if verdict == INCONCLUSIVE:
         summary += _undecided(preset)
-    return {"verdict": verdict, "summary": summary, "columns": GAN_COLUMNS, "rows": rows,
-            "stats": {f"{o}/{e}": c["outcome"] for (e, o), c in outcomes.items()}}
+    return {
+        "verdict": verdict,
+        "summary": summary,
+        "columns": GAN_COLUMNS,
+        "rows": rows,
+        "stats": {f"{o}/{e}": c["outcome"] for (e, o), c in outcomes.items()},
+    }
 
 
 # ------------------------------------------------- claim 3 (synthetic modes)
 
 CLAIM3_RULE = (
-    "Every optimizer runs the same (lr_G, lr_D) grid, each cell over the preset's seeds. "
-    "A run recovers when every mode carries between 0.5 and 2 times its share of the "
-    "data's mass (the generator neurons aligned with it, cosine >= 0.9, weighted by the "
-    "third moment the cubic discriminator matches); otherwise it is collapsed, stuck (the "
-    "generator never left its initial scale) or diverged. Each cell's success rate gets a "
-    "Clopper-Pearson interval, Bonferroni-adjusted over the grid's cells (95% for the "
-    "whole grid at once). Reproduced: some nSGDA cell succeeds in most seeds (lower bound "
-    ">= 0.5) while every SGDA cell fails in most seeds (upper bound < 0.5); not "
-    "reproduced: some SGDA cell succeeds in most seeds (lower bound >= 0.5), or no nSGDA "
-    "cell can (every upper bound < 0.5); otherwise inconclusive. The headline verdict is "
-    "the non-saturating loss's (the loss of the GAN benchmarks); the minimax loss gets its "
-    "own verdict in the table."
+    "Every optimizer runs the same (lr_G, lr_D) grid, each cell over the preset's "
+    "seeds. A run recovers when every mode carries between 0.5 and 2 times its share "
+    "of the data's mass (the generator neurons aligned with it, cosine >= 0.9, "
+    "weighted by the third moment the cubic discriminator matches); otherwise it is "
+    "collapsed, stuck (the generator never left its initial scale) or diverged. Each "
+    "cell's success rate gets a Clopper-Pearson interval, Bonferroni-adjusted over the "
+    "grid's cells (95% for the whole grid at once). Reproduced: some nSGDA cell "
+    "succeeds in most seeds (lower bound >= 0.5) while every SGDA cell fails in most "
+    "seeds (upper bound < 0.5); not reproduced: some SGDA cell succeeds in most seeds "
+    "(lower bound >= 0.5), or no nSGDA cell can (every upper bound < 0.5); otherwise "
+    "inconclusive. The headline verdict is the non-saturating loss's (the loss of the "
+    "GAN benchmarks); the minimax loss gets its own verdict in the table."
 )
 
 
@@ -210,10 +279,20 @@ def _claim3(syn: dict, gans: dict, preset: Any) -> dict:
     for loss, per in syn["grid"].items():
         for label, g in per.items():
             b, o = g["best"], g["outcomes"]
-            rows.append([loss, LABELS[label], g["runs"], o["recovered"], o["collapsed"],
-                         o["stuck"], o["diverged"], g["reliable_share"],
-                         f"{_f(b['lr_g'])} / {_f(b['lr_d'])}",
-                         f"{b['successes']}/{b['n']} [{_f(b['lower'])}, {_f(b['upper'])}]"])
+            rows.append(
+                [
+                    loss,
+                    LABELS[label],
+                    g["runs"],
+                    o["recovered"],
+                    o["collapsed"],
+                    o["stuck"],
+                    o["diverged"],
+                    g["reliable_share"],
+                    f"{_f(b['lr_g'])} / {_f(b['lr_d'])}",
+                    f"{b['successes']}/{b['n']} [{_f(b['lower'])}, {_f(b['upper'])}]",
+                ]
+            )
         if "sgda" in per and "nsgda" in per:
             verdicts[loss] = _grid_verdict(per["sgda"], per["nsgda"])
             s, n = per["sgda"], per["nsgda"]
@@ -221,58 +300,86 @@ def _claim3(syn: dict, gans: dict, preset: Any) -> dict:
                 f"{loss} loss: SGDA succeeds reliably (>= 80% of seeds) in "
                 f"{_f(100 * s['reliable_share'])}% of the grid, its best cell "
                 f"(lr_G {_f(s['best']['lr_g'])}, lr_D {_f(s['best']['lr_d'])}) in "
-                f"{s['best']['successes']}/{s['best']['n']} seeds (family-wise 95% interval "
+                f"{s['best']['successes']}/{s['best']['n']} seeds "
+                f"(family-wise 95% interval "
                 f"{_f(s['best']['lower'])}-{_f(s['best']['upper'])}); nSGDA in "
                 f"{_f(100 * n['reliable_share'])}% of the grid, best "
                 f"{n['best']['successes']}/{n['best']['n']} ({_f(n['best']['lower'])}-"
-                f"{_f(n['best']['upper'])}) -> {verdicts[loss]}")
-    primary = "non_saturating" if "non_saturating" in verdicts else next(iter(verdicts), None)
+                f"{_f(n['best']['upper'])}) -> {verdicts[loss]}"
+            )
+    if "non_saturating" in verdicts:
+        primary = "non_saturating"
+    else:
+        primary = next(iter(verdicts), None)
     verdict = verdicts.get(primary, INCONCLUSIVE)
     summary = "; ".join(sentences) + "."
     if verdict == INCONCLUSIVE:
         summary += _undecided(preset)
     return {
-        "verdict": verdict, "summary": summary,
-        "columns": ["loss", "optimizer", "runs", "recovered", "collapsed", "stuck",
-                    "diverged", "share of cells >= 80%", "best cell lr_G / lr_D",
-                    "best cell successes [family-wise 95%]"],
-        "rows": rows, "stats": {"verdict_" + k: v for k, v in verdicts.items()},
+        "verdict": verdict,
+        "summary": summary,
+        "columns": [
+            "loss",
+            "optimizer",
+            "runs",
+            "recovered",
+            "collapsed",
+            "stuck",
+            "diverged",
+            "share of cells >= 80%",
+            "best cell lr_G / lr_D",
+            "best cell successes [family-wise 95%]",
+        ],
+        "rows": rows,
+        "stats": {"verdict_" + k: v for k, v in verdicts.items()},
     }
 
 
 # --------------------------------------------------------- claim 4 (pace)
 
 CLAIM4_RULE = (
-    "Two tests on the synthetic grid (non-saturating loss). (a) Predictive: among SGDA's "
-    "finite runs, does the pace imbalance in the middle of training, |log10| of the "
-    "median ratio of D's to G's step norm over the middle third of the run, separate the "
-    "failed runs (collapsed or stuck) from the successful ones? AUC = P(a failed run is "
-    "more imbalanced than a successful one), 95% percentile-bootstrap interval; it "
-    "supports the mechanism when the lower bound is above 0.5 and contradicts it when the "
-    "upper bound is below 0.5. (b) Interventional: nSGDA moves each block by exactly its "
-    "learning rate, so lr_D / lr_G sets the pace ratio; the success rate of the cells with "
-    "equal rates against that of the cells with rates 10x or more apart (Clopper-Pearson "
-    "95%): it supports the mechanism when the equal cells' lower bound is above the "
-    "unequal cells' upper bound, and contradicts it when the unequal cells' lower bound is "
-    "above the equal cells' upper bound. Reproduced: both support; not reproduced: either "
-    "contradicts; otherwise inconclusive."
+    "Two tests on the synthetic grid (non-saturating loss). (a) Predictive: among "
+    "SGDA's finite runs, does the pace imbalance in the middle of training, |log10| of "
+    "the median ratio of D's to G's step norm over the middle third of the run, "
+    "separate the failed runs (collapsed or stuck) from the successful ones? AUC = P(a "
+    "failed run is more imbalanced than a successful one), 95% percentile-bootstrap "
+    "interval; it supports the mechanism when the lower bound is above 0.5 and "
+    "contradicts it when the upper bound is below 0.5. (b) Interventional: nSGDA moves "
+    "each block by exactly its learning rate, so lr_D / lr_G sets the pace ratio; the "
+    "success rate of the cells with equal rates against that of the cells with rates "
+    "10x or more apart (Clopper-Pearson 95%): it supports the mechanism when the equal "
+    "cells' lower bound is above the unequal cells' upper bound, and contradicts it "
+    "when the unequal cells' lower bound is above the equal cells' upper bound. "
+    "Reproduced: both support; not reproduced: either contradicts; otherwise "
+    "inconclusive."
 )
 
 
 def _claim4(syn: dict, gans: dict, preset: Any) -> dict:
-    loss = "non_saturating" if "non_saturating" in syn["pace_prediction"] else next(
-        iter(syn["pace_prediction"]), None)
+    loss = (
+        "non_saturating"
+        if "non_saturating" in syn["pace_prediction"]
+        else next(iter(syn["pace_prediction"]), None)
+    )
     pred = syn["pace_prediction"].get(loss)
     inter = syn["pace_intervention"].get(loss)
     a = "undecided"
     if pred and pred["lower"] is not None and math.isfinite(pred["lower"] or math.nan):
-        a = "supports" if pred["lower"] > 0.5 else ("contradicts" if pred["upper"] < 0.5
-                                                   else "undecided")
+        a = (
+            "supports"
+            if pred["lower"] > 0.5
+            else ("contradicts" if pred["upper"] < 0.5 else "undecided")
+        )
     b = "undecided"
     if inter and inter["equal"]["n"] and inter["unequal"]["n"]:
         eq, un = inter["equal"], inter["unequal"]
-        b = ("supports" if eq["lower"] > un["upper"] else
-             "contradicts" if un["lower"] > eq["upper"] else "undecided")
+        b = (
+            "supports"
+            if eq["lower"] > un["upper"]
+            else "contradicts"
+            if un["lower"] > eq["upper"]
+            else "undecided"
+        )
     if a == b == "supports":
         verdict = REPRODUCED
     elif "contradicts" in (a, b):
@@ -281,44 +388,81 @@ def _claim4(syn: dict, gans: dict, preset: Any) -> dict:
         verdict = INCONCLUSIVE
     rows = []
     for l_, p in syn["pace_prediction"].items():
-        rows.append([l_, "(a) SGDA: AUC of mid-training imbalance, failed vs successful",
-                     f"{p['failures']} failed / {p['successes']} successful",
-                     f"{_f(p['auc'])} [{_f(p['lower'])}, {_f(p['upper'])}]"])
-        rows.append([l_, "(a) same, collapsed runs only (stuck left out)",
-                     f"{p['collapsed']} collapsed / {p['successes']} successful",
-                     f"{_f(p['auc_collapsed'])} [{_f(p['lower_collapsed'])}, "
-                     f"{_f(p['upper_collapsed'])}]"])
+        rows.append(
+            [
+                l_,
+                "(a) SGDA: AUC of mid-training imbalance, failed vs successful",
+                f"{p['failures']} failed / {p['successes']} successful",
+                f"{_f(p['auc'])} [{_f(p['lower'])}, {_f(p['upper'])}]",
+            ]
+        )
+        rows.append(
+            [
+                l_,
+                "(a) same, collapsed runs only (stuck left out)",
+                f"{p['collapsed']} collapsed / {p['successes']} successful",
+                f"{_f(p['auc_collapsed'])} [{_f(p['lower_collapsed'])}, "
+                f"{_f(p['upper_collapsed'])}]",
+            ]
+        )
     for l_, it in syn["pace_intervention"].items():
         for name in ("equal", "unequal"):
             x = it[name]
-            rows.append([l_, f"(b) nSGDA success, {name} rates",
-                         f"{x['successes']}/{x['n']}",
-                         f"{_f(x['rate'])} [{_f(x['lower'])}, {_f(x['upper'])}]"])
+            rows.append(
+                [
+                    l_,
+                    f"(b) nSGDA success, {name} rates",
+                    f"{x['successes']}/{x['n']}",
+                    f"{_f(x['rate'])} [{_f(x['lower'])}, {_f(x['upper'])}]",
+                ]
+            )
     summary = "Not measured."
     if pred and inter:
-        summary = (f"(a) SGDA's mid-training pace imbalance separates failed from successful "
-                   f"runs with AUC {_f(pred['auc'])} (95% {_f(pred['lower'])}-"
-                   f"{_f(pred['upper'])}; {pred['failures']} failed, {pred['successes']} "
-                   f"successful runs): {a}. (b) nSGDA succeeds in "
-                   f"{_f(100 * inter['equal']['rate'])}% of runs with equal rates "
-                   f"({_f(inter['equal']['lower'])}-{_f(inter['equal']['upper'])}) against "
-                   f"{_f(100 * inter['unequal']['rate'])}% with rates 10x or more apart "
-                   f"({_f(inter['unequal']['lower'])}-{_f(inter['unequal']['upper'])}): {b}.")
+        equal, unequal = inter["equal"], inter["unequal"]
+        summary = (
+            "(a) SGDA's mid-training pace imbalance separates failed from successful "
+            f"runs with AUC {_f(pred['auc'])} (95% {_f(pred['lower'])}-"
+            f"{_f(pred['upper'])}; {pred['failures']} failed, {pred['successes']} "
+            f"successful runs): {a}. (b) nSGDA succeeds in "
+            f"{_f(100 * equal['rate'])}% of runs with equal rates "
+            f"({_f(equal['lower'])}-{_f(equal['upper'])}) against "
+            f"{_f(100 * unequal['rate'])}% with rates 10x or more apart "
+            f"({_f(unequal['lower'])}-{_f(unequal['upper'])}): {b}."
+        )
     if verdict == INCONCLUSIVE:
         summary += _undecided(preset)
-    return {"verdict": verdict, "summary": summary,
-            "columns": ["loss", "test", "runs", "value [95%]"], "rows": rows,
-            "stats": {"predictive": a, "interventional": b}}
+    return {
+        "verdict": verdict,
+        "summary": summary,
+        "columns": ["loss", "test", "runs", "value [95%]"],
+        "rows": rows,
+        "stats": {"predictive": a, "interventional": b},
+    }
 
 
 CLAIMS = (
-    Claim(1, "Ada-nSGDA (Adam's magnitude, SGD's direction) trains GANs as well as Adam; "
-             "the reverse graft does not", CLAIM1_RULE, _claim1),
+    Claim(
+        1,
+        "Ada-nSGDA (Adam's magnitude, SGD's direction) trains GANs as well as "
+        "Adam; the reverse graft does not",
+        CLAIM1_RULE,
+        _claim1,
+    ),
     Claim(2, "nSGDA recovers Adam's performance", CLAIM2_RULE, _claim2),
-    Claim(3, "nSGDA recovers every mode of the synthetic data; SGDA collapses for every "
-             "learning-rate pair", CLAIM3_RULE, _claim3),
-    Claim(4, "Normalization makes D and G move at the same pace, and unequal paces are "
-             "what makes SGDA fail", CLAIM4_RULE, _claim4),
+    Claim(
+        3,
+        "nSGDA recovers every mode of the synthetic data; SGDA collapses for "
+        "every learning-rate pair",
+        CLAIM3_RULE,
+        _claim3,
+    ),
+    Claim(
+        4,
+        "Normalization makes D and G move at the same pace, and unequal paces are "
+        "what makes SGDA fail",
+        CLAIM4_RULE,
+        _claim4,
+    ),
 )
 
 
@@ -336,5 +480,13 @@ def evaluate_claims(synthetic: dict, gans: dict, preset: Any) -> list[dict]:
     return [c.evaluate(synthetic, gans, preset) for c in CLAIMS]
 
 
-__all__ = ["CLAIMS", "Claim", "INCONCLUSIVE", "LABELS", "NOT_REPRODUCED", "REPRODUCED",
-           "VERDICTS", "evaluate_claims"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "INCONCLUSIVE",
+    "LABELS",
+    "NOT_REPRODUCED",
+    "REPRODUCED",
+    "VERDICTS",
+    "evaluate_claims",
+]

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 
 from keras_graft import optimizers as kg_optimizers
+from keras_graft._validation import check_choice
 
 #: Optimizer names understood by `make_optimizer`, with a display label.
 OPTIMIZERS: dict[str, str] = {
@@ -15,6 +16,14 @@ OPTIMIZERS: dict[str, str] = {
     "adam": "Adam",
     "ada_nsgda": "Ada-nSGDA",
     "ada_dir": "AdaDir (reverse graft)",
+}
+#: The optimizer class of each name.
+_CLASSES: dict[str, type[keras.optimizers.Optimizer]] = {
+    "sgda": keras.optimizers.SGD,
+    "nsgda": kg_optimizers.NSGDA,
+    "adam": keras.optimizers.Adam,
+    "ada_nsgda": kg_optimizers.AdaNSGDA,
+    "ada_dir": kg_optimizers.AdaDir,
 }
 
 
@@ -39,14 +48,5 @@ def make_optimizer(
     Returns:
         keras.optimizers.Optimizer: A new optimizer instance.
     """
-    if name == "sgda":
-        return keras.optimizers.SGD(learning_rate, **options)
-    if name == "nsgda":
-        return kg_optimizers.NSGDA(learning_rate, **options)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate, **options)
-    if name == "ada_nsgda":
-        return kg_optimizers.AdaNSGDA(learning_rate, **options)
-    if name == "ada_dir":
-        return kg_optimizers.AdaDir(learning_rate, **options)
-    raise ValueError(f"unknown optimizer {name!r}; expected one of {list(OPTIMIZERS)}")
+    optimizer_class = _CLASSES[check_choice(name, "name", list(OPTIMIZERS))]
+    return optimizer_class(learning_rate, **options)

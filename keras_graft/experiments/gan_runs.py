@@ -29,6 +29,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_graft._validation import check_choice, check_int, fail
 from keras_graft.experiments import networks
 from keras_graft.experiments.factory import make_optimizer
 from keras_graft.experiments.schedules import LinearDecay
@@ -91,14 +92,24 @@ class GANConfig:
     upsample: str = "subpixel"
 
     def __post_init__(self) -> None:
-        if self.experiment not in EXPERIMENTS:
-            raise ValueError(
-                f"experiment must be one of {EXPERIMENTS}, got {self.experiment!r}"
+        check_choice(self.experiment, "experiment", EXPERIMENTS)
+        check_int(self.steps, "steps", minimum=1)
+        check_int(self.eval_every, "eval_every", minimum=1)
+        check_int(self.steps_per_execution, "steps_per_execution", minimum=1)
+        if self.steps % self.eval_every:
+            fail(
+                ValueError,
+                "eval_every",
+                f"a divisor of steps={self.steps}",
+                self.eval_every,
             )
-        if self.steps <= 0 or self.eval_every <= 0 or self.steps % self.eval_every:
-            raise ValueError("need 0 < eval_every dividing steps")
         if self.eval_every % self.steps_per_execution:
-            raise ValueError("steps_per_execution must divide eval_every")
+            fail(
+                ValueError,
+                "steps_per_execution",
+                f"a divisor of eval_every={self.eval_every}",
+                self.steps_per_execution,
+            )
 
 
 def _load_data(config: GANConfig, seed: int) -> tuple[np.ndarray, dict]:
@@ -133,14 +144,24 @@ def _networks(config: GANConfig, seed: int, sample_shape: tuple) -> tuple:
         )
     size, channels = sample_shape[0], sample_shape[2]
     return (
-        networks.dcgan_generator(config.latent_dim, config.width, size, channels, seed,
-                                 upsample=config.upsample),
+        networks.dcgan_generator(
+            config.latent_dim,
+            config.width,
+            size,
+            channels,
+            seed,
+            upsample=config.upsample,
+        ),
         networks.dcgan_discriminator(config.width, size, channels, seed),
     )
 
 
 class _PixelMetric:
-    """The `metric="pixels"` stand-in: random-projection features, nearest class mean."""
+    """The `metric="pixels"` stand-in for digits.
+
+    Features are a fixed random projection of the pixels; class scores are
+    minus the squared distance to each class's mean digit.
+    """
 
     def __init__(self) -> None:
         from keras_graft.datasets import load_embedded_digits
@@ -196,8 +217,12 @@ class _Evaluator:
     def diverged(self) -> dict:
         """The metrics of a diverged run (nan scores, nothing covered)."""
         if self.config.experiment in ("ring", "grid"):
-            keys = {"modes_covered": 0.0, "high_quality": 0.0, "balanced_quality": 0.0,
-                    "kl_to_uniform": math.nan}
+            keys = {
+                "modes_covered": 0.0,
+                "high_quality": 0.0,
+                "balanced_quality": 0.0,
+                "kl_to_uniform": math.nan,
+            }
         elif self.config.experiment == "cifar10":
             keys = {"fid": math.nan}
         else:
@@ -217,13 +242,15 @@ class _Evaluator:
                 # High-quality mass on each mode, capped at its fair share 1/K:
                 # 1 for a perfect generator, lowered alike by poor samples and by
                 # modes that are missing or over-filled (a continuous coverage).
-                "balanced_quality": float(np.minimum(
-                    cov.counts / len(samples), 1.0 / len(cov.counts)).sum()),
+                "balanced_quality": float(
+                    np.minimum(cov.counts / len(samples), 1.0 / len(cov.counts)).sum()
+                ),
                 "kl_to_uniform": float(cov.kl_to_uniform),
             }
         if self.config.experiment == "cifar10" and self.config.metric == "pixels":
             mu, sigma = _projected_statistics(samples, self.info["projection"])
-            return {"fid": float(metrics.frechet_distance(*self.info["real_stats"], mu, sigma))}
+            fid = metrics.frechet_distance(*self.info["real_stats"], mu, sigma)
+            return {"fid": float(fid)}
         if self.config.experiment == "cifar10":
             return {"fid": float(metrics.fid(self.info["real_stats"], samples))}
         if self.config.metric == "digits":
@@ -272,12 +299,14 @@ def run_gan(
         ``pace`` (``d_pace``, ``g_pace``, ``pace_ratio``, ``d_grad_norm``,
         ``g_grad_norm`` per logged batch),
         ``steps_per_s``, ``seconds``, ``diverged`` (the losses became NaN or
-        Inf and training stopped; later evaluations score nan), and ``samples`` (numpy, the last
-        generated batch; not JSON).
+        Inf and training stopped; later evaluations score nan), and
+        ``samples`` (numpy, the last generated batch; not JSON).
     """
     from keras_graft import GAN
 
-    lr = float(learning_rate if learning_rate is not None else config.learning_rates[optimizer])
+    if learning_rate is None:
+        learning_rate = config.learning_rates[optimizer]
+    lr = float(learning_rate)
     keras.utils.set_random_seed(seed)
     x, info = _load_data(config, seed)
     if config.experiment == "cifar10" and config.metric == "pixels":
@@ -308,9 +337,8 @@ def run_gan(
     rng = np.random.default_rng(seed)
     z_eval = rng.normal(size=(config.eval_samples, config.latent_dim)).astype("float32")
     per_fit = config.eval_every * config.batch_size
-    order = np.concatenate(
-        [rng.permutation(len(x)) for _ in range(config.steps * config.batch_size // len(x) + 1)]
-    )
+    epochs = config.steps * config.batch_size // len(x) + 1
+    order = np.concatenate([rng.permutation(len(x)) for _ in range(epochs)])
     collector = _LogCollector()
     evals, eval_steps, train_seconds = [], [], 0.0
     samples, diverged = None, False
@@ -319,11 +347,17 @@ def run_gan(
         if diverged:
             evals.append(evaluate.diverged())
             continue
-        batch = x[order[k * per_fit:(k + 1) * per_fit]]
+        batch = x[order[k * per_fit : (k + 1) * per_fit]]
         start = time.perf_counter()
         try:
-            gan.fit(batch, batch_size=config.batch_size, epochs=1, shuffle=False,
-                    verbose=0, callbacks=[collector])
+            gan.fit(
+                batch,
+                batch_size=config.batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+                callbacks=[collector],
+            )
         except FloatingPointError:
             # keras_graft.GAN stops a run whose losses became NaN or Inf.
             diverged = True
@@ -335,8 +369,10 @@ def run_gan(
             continue
         samples = keras.ops.convert_to_numpy(gan.generate(z_eval))
         evals.append(evaluate(samples))
-    pace = {key: [r.get(key, math.nan) for r in collector.rows]
-            for key in ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")}
+    pace = {
+        key: [r.get(key, math.nan) for r in collector.rows]
+        for key in ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")
+    }
     return {
         "experiment": config.experiment,
         "optimizer": optimizer,
@@ -349,8 +385,9 @@ def run_gan(
         "seconds": train_seconds,
         "diverged": diverged,
         "steps_per_s": config.steps / max(train_seconds, 1e-9),
-        "samples": samples if samples is not None else np.full(
-            (config.eval_samples, *x.shape[1:]), np.nan, np.float32),
+        "samples": samples
+        if samples is not None
+        else np.full((config.eval_samples, *x.shape[1:]), np.nan, np.float32),
     }
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from keras_graft._validation import check_choice
+
 UPSAMPLING = ("transpose", "subpixel")
 
 
@@ -29,13 +31,29 @@ class DepthToSpace(layers.Layer):
     any stride-2 4x4 transposed convolution.
     """
 
-    def call(self, x):  # noqa: D102
+    def call(self, x):
+        """Rearrange `x` (N, H, W, 4C) into (N, 2H, 2W, C).
+
+        Args:
+            x (Any): A batch of feature maps whose channels divide by 4.
+
+        Returns:
+            Any: The upsampled batch.
+        """
         _, h, w, c = x.shape
         x = ops.reshape(x, (-1, h, w, 2, 2, c // 4))
         x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
         return ops.reshape(x, (-1, 2 * h, 2 * w, c // 4))
 
-    def compute_output_shape(self, input_shape):  # noqa: D102
+    def compute_output_shape(self, input_shape):
+        """The output shape: spatial sizes doubled, channels divided by 4.
+
+        Args:
+            input_shape (tuple): ``(N, H, W, 4C)``; any of them may be None.
+
+        Returns:
+            tuple: ``(N, 2H, 2W, C)``.
+        """
         n, h, w, c = input_shape
         return (n, None if h is None else 2 * h, None if w is None else 2 * w, c // 4)
 
@@ -48,11 +66,12 @@ def _upsample(x, filters: int, mode: str, seed: int, i: int, activation=None):
     stride-2 transposed convolution (each output phase sees a 2x2 window), and
     about 1.7x faster on XLA:CPU on the digit DCGAN.
     """
+    init = _init(seed, i)
     if mode == "transpose":
         return layers.Conv2DTranspose(
-            filters, 4, 2, "same", activation=activation, kernel_initializer=_init(seed, i)
+            filters, 4, 2, "same", activation=activation, kernel_initializer=init
         )(x)
-    x = layers.Conv2D(4 * filters, 2, padding="same", kernel_initializer=_init(seed, i))(x)
+    x = layers.Conv2D(4 * filters, 2, padding="same", kernel_initializer=init)(x)
     x = DepthToSpace()(x)
     return layers.Activation(activation)(x) if activation else x
 
@@ -62,7 +81,10 @@ def _init(seed: int, i: int) -> keras.initializers.Initializer:
 
 
 def mlp_generator(
-    latent_dim: int = 8, hidden: int = 64, depth: int = 2, out_dim: int = 2,
+    latent_dim: int = 8,
+    hidden: int = 64,
+    depth: int = 2,
+    out_dim: int = 2,
     seed: int = 0,
 ) -> keras.Model:
     """An MLP generator ``R^latent_dim -> R^out_dim`` with ReLU hidden layers.
@@ -79,7 +101,8 @@ def mlp_generator(
     """
     x = inputs = keras.Input((latent_dim,))
     for i in range(depth):
-        x = layers.Dense(hidden, activation="relu", kernel_initializer=_init(seed, i))(x)
+        init = _init(seed, i)
+        x = layers.Dense(hidden, activation="relu", kernel_initializer=init)(x)
     out = layers.Dense(out_dim, kernel_initializer=_init(seed, depth))(x)
     return keras.Model(inputs, out, name="generator")
 
@@ -107,8 +130,12 @@ def mlp_discriminator(
 
 
 def dcgan_generator(
-    latent_dim: int = 32, width: int = 32, image_size: int = 28, channels: int = 1,
-    seed: int = 0, upsample: str = "transpose",
+    latent_dim: int = 32,
+    width: int = 32,
+    image_size: int = 28,
+    channels: int = 1,
+    seed: int = 0,
+    upsample: str = "transpose",
 ) -> keras.Model:
     """A DCGAN generator: dense to (s/4, s/4, 2*width), two 2x upsamplings, tanh.
 
@@ -126,8 +153,7 @@ def dcgan_generator(
         keras.Model: Latents (N, latent_dim) to images (N, s, s, channels)
         in [-1, 1].
     """
-    if upsample not in UPSAMPLING:
-        raise ValueError(f"upsample must be one of {UPSAMPLING}, got {upsample!r}")
+    check_choice(upsample, "upsample", UPSAMPLING)
     s = image_size // 4
     x = inputs = keras.Input((latent_dim,))
     x = layers.Dense(s * s * 2 * width, kernel_initializer=_init(seed, 0))(x)
@@ -161,11 +187,23 @@ def dcgan_discriminator(
 
 
 def _res_block(x, filters: int, resample: str | None, seed: int, i: int, norm: bool):
+    """A residual block of WGAN-GP: upsampled, plain or downsampled.
+
+    Its convolutions are initialised from seeds ``i`` (the 1x1 shortcut),
+    ``i + 1`` and ``i + 2`` (the two 3x3 convolutions).
+    """
+
+    def conv(size: int, k: int) -> layers.Layer:
+        init = _init(seed, i + k)
+        if size == 1:
+            return layers.Conv2D(filters, 1, kernel_initializer=init)
+        return layers.Conv2D(filters, size, padding="same", kernel_initializer=init)
+
     shortcut = x
     if resample == "up":
         shortcut = layers.UpSampling2D()(shortcut)
     if shortcut.shape[-1] != filters or resample is not None:
-        shortcut = layers.Conv2D(filters, 1, kernel_initializer=_init(seed, i))(shortcut)
+        shortcut = conv(1, 0)(shortcut)
     if resample == "down":
         shortcut = layers.AveragePooling2D(2)(shortcut)
     h = x
@@ -174,11 +212,11 @@ def _res_block(x, filters: int, resample: str | None, seed: int, i: int, norm: b
     h = layers.ReLU()(h)
     if resample == "up":
         h = layers.UpSampling2D()(h)
-    h = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_init(seed, i + 1))(h)
+    h = conv(3, 1)(h)
     if norm:
         h = layers.BatchNormalization()(h)
     h = layers.ReLU()(h)
-    h = layers.Conv2D(filters, 3, padding="same", kernel_initializer=_init(seed, i + 2))(h)
+    h = conv(3, 2)(h)
     if resample == "down":
         h = layers.AveragePooling2D(2)(h)
     return layers.Add()([shortcut, h])
@@ -205,7 +243,11 @@ def resnet_generator(
         x = _res_block(x, filters, "up", seed, 10 * (b + 1), norm=True)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     out = layers.Conv2D(
-        channels, 3, padding="same", activation="tanh", kernel_initializer=_init(seed, 99)
+        channels,
+        3,
+        padding="same",
+        activation="tanh",
+        kernel_initializer=_init(seed, 99),
     )(x)
     return keras.Model(inputs, out, name="generator")
 

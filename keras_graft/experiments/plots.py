@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from keras_graft._utils import tile_images
 from keras_graft.experiments.analysis import COSINE_BINS, PRIMARY
 
 #: Resolution of every figure.
@@ -157,18 +158,33 @@ def _set_log_y(ax: Any, *arrays: np.ndarray) -> None:
 
 
 def _empty(ax: Any, text: str = "no data") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes,
-            fontsize=9, color="0.4")
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=9,
+        color="0.4",
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _heatmap(ax: Any, values: np.ndarray, labels: list[list[str]], rows: list[str],
-             cols: list[str], fontsize: float) -> Any:
+def _heatmap(
+    ax: Any,
+    values: np.ndarray,
+    labels: list[list[str]],
+    rows: list[str],
+    cols: list[str],
+    fontsize: float,
+) -> Any:
     """An imshow of `values` in [0, 1] (rows bottom-up) with a text per cell."""
     masked = np.ma.masked_invalid(values)
-    im = ax.imshow(masked, vmin=0.0, vmax=1.0, cmap="viridis", origin="lower",
-                   aspect="auto")
+    im = ax.imshow(
+        masked, vmin=0.0, vmax=1.0, cmap="viridis", origin="lower", aspect="auto"
+    )
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             if labels[i][j]:
@@ -176,10 +192,18 @@ def _heatmap(ax: Any, values: np.ndarray, labels: list[list[str]], rows: list[st
                 color = "black" if math.isfinite(v) and v > 0.6 else "white"
                 if not math.isfinite(v):
                     color = "black"
-                ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=fontsize,
-                        color=color)
-    ax.set_xticks(range(len(cols)), cols, rotation=45 if len(cols) > 4 else 0,
-                  fontsize=8)
+                ax.text(
+                    j,
+                    i,
+                    labels[i][j],
+                    ha="center",
+                    va="center",
+                    fontsize=fontsize,
+                    color=color,
+                )
+    ax.set_xticks(
+        range(len(cols)), cols, rotation=45 if len(cols) > 4 else 0, fontsize=8
+    )
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
     return im
 
@@ -190,18 +214,30 @@ def _synthetic(results: dict) -> dict:
 
 def _gans(results: dict) -> dict:
     """The benchmarks with a summary (dicts only)."""
-    return {k: v for k, v in _dict(_dict(results).get("gans")).items()
-            if isinstance(v, dict)}
+    return {
+        k: v
+        for k, v in _dict(_dict(results).get("gans")).items()
+        if isinstance(v, dict)
+    }
 
 
 def _first_fresh(runs: list, optimizer: str) -> dict | None:
     """The fresh run of `optimizer` with the lowest seed."""
-    rs = [r for r in runs if isinstance(r, dict) and r.get("optimizer") == optimizer
-          and r.get("phase", "fresh") == "fresh"]
+    rs = [
+        r
+        for r in runs
+        if isinstance(r, dict)
+        and r.get("optimizer") == optimizer
+        and r.get("phase", "fresh") == "fresh"
+    ]
     if not rs:
         return None
-    return min(rs, key=lambda r: (_num(r.get("seed")) if math.isfinite(_num(r.get("seed")))
-                                  else math.inf))
+
+    def seed(run: dict) -> float:
+        value = _num(run.get("seed"))
+        return value if math.isfinite(value) else math.inf
+
+    return min(rs, key=seed)
 
 
 def _batch_steps(run: dict, config: dict, n: int) -> tuple[np.ndarray, str]:
@@ -230,15 +266,30 @@ def plot_synthetic_grid(results: dict, path: str) -> str | None:
         str | None: The caption (None: no grid, nothing written).
     """
     grid = _dict(_synthetic(results).get("grid"))
-    losses = [loss for loss, per in grid.items()
-              if any(_list(_dict(s).get("cells")) for s in _dict(per).values())]
+    losses = [
+        loss
+        for loss, per in grid.items()
+        if any(_list(_dict(s).get("cells")) for s in _dict(per).values())
+    ]
     if not losses:
         return None
-    labels = _order(label for loss in losses for label, s in _dict(grid[loss]).items()
-                    if _list(_dict(s).get("cells")))
-    n_lr = max(len({_num(c.get("lr_g")) for c in _list(_dict(s).get("cells"))
-                    if isinstance(c, dict)})
-               for loss in losses for s in _dict(grid[loss]).values())
+    labels = _order(
+        label
+        for loss in losses
+        for label, s in _dict(grid[loss]).items()
+        if _list(_dict(s).get("cells"))
+    )
+    n_lr = max(
+        len(
+            {
+                _num(c.get("lr_g"))
+                for c in _list(_dict(s).get("cells"))
+                if isinstance(c, dict)
+            }
+        )
+        for loss in losses
+        for s in _dict(grid[loss]).values()
+    )
     side = max(2.4, 0.32 * n_lr + 1.0)
     fig = _figure(side * len(labels) + 1.0, side * len(losses) + 0.4)
     axes = fig.subplots(len(losses), len(labels), squeeze=False)
@@ -247,10 +298,17 @@ def plot_synthetic_grid(results: dict, path: str) -> str | None:
     for r, loss in enumerate(losses):
         for c, label in enumerate(labels):
             ax = axes[r][c]
-            cells = [x for x in _list(_dict(_dict(grid[loss]).get(label)).get("cells"))
-                     if isinstance(x, dict)]
-            cells = [x for x in cells if math.isfinite(_num(x.get("lr_g")))
-                     and math.isfinite(_num(x.get("lr_d")))]
+            cells = [
+                x
+                for x in _list(_dict(_dict(grid[loss]).get(label)).get("cells"))
+                if isinstance(x, dict)
+            ]
+            cells = [
+                x
+                for x in cells
+                if math.isfinite(_num(x.get("lr_g")))
+                and math.isfinite(_num(x.get("lr_d")))
+            ]
             title = f"{_name(label)}, {_loss_name(loss)}"
             if not cells:
                 _empty(ax, "not run")
@@ -267,10 +325,16 @@ def plot_synthetic_grid(results: dict, path: str) -> str | None:
                 if not math.isfinite(rate) and math.isfinite(k) and n > 0:
                     rate = k / n
                 values[i, j] = rate
-                text[i][j] = (f"{int(k)}/{int(n)}" if math.isfinite(k) and math.isfinite(n)
-                              else "?")
-            im = _heatmap(ax, values, text, [_fmt_lr(x) for x in lr_g],
-                          [_fmt_lr(x) for x in lr_d], fontsize)
+                known = math.isfinite(k) and math.isfinite(n)
+                text[i][j] = f"{int(k)}/{int(n)}" if known else "?"
+            im = _heatmap(
+                ax,
+                values,
+                text,
+                [_fmt_lr(x) for x in lr_g],
+                [_fmt_lr(x) for x in lr_d],
+                fontsize,
+            )
             ax.set_title(title, fontsize=9)
             if r == len(losses) - 1:
                 ax.set_xlabel("lr_D")
@@ -278,14 +342,21 @@ def plot_synthetic_grid(results: dict, path: str) -> str | None:
                 ax.set_ylabel("lr_G")
     if im is None:
         return None
-    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8,
-                 label="success rate (all modes recovered)")
-    fig.suptitle("Synthetic: share of seeds recovering every mode per (lr_G, lr_D)",
-                 fontsize=10)
+    fig.colorbar(
+        im,
+        ax=axes.ravel().tolist(),
+        shrink=0.8,
+        label="success rate (all modes recovered)",
+    )
+    fig.suptitle(
+        "Synthetic: share of seeds recovering every mode per (lr_G, lr_D)", fontsize=10
+    )
     _save(fig, path)
-    return ("Synthetic framework: per optimizer (columns) and generator loss (rows), the "
-            "share of seeds that recovered every mode in each (lr_G, lr_D) cell "
-            "(annotated successes/seeds).")
+    return (
+        "Synthetic framework: per optimizer (columns) and generator loss (rows), "
+        "the share of seeds that recovered every mode in each (lr_G, lr_D) cell "
+        "(annotated successes/seeds)."
+    )
 
 
 def plot_synthetic_outcomes(results: dict, path: str) -> str | None:
@@ -303,12 +374,17 @@ def plot_synthetic_outcomes(results: dict, path: str) -> str | None:
     for loss, per in grid.items():
         rows = []
         for label in _order(_dict(per)):
-            counts = {o: _num(_dict(_dict(per[label]).get("outcomes")).get(o))
-                      for o in OUTCOME_COLORS}
-            counts = {o: v if math.isfinite(v) and v > 0 else 0.0 for o, v in counts.items()}
+            counts = {
+                o: _num(_dict(_dict(per[label]).get("outcomes")).get(o))
+                for o in OUTCOME_COLORS
+            }
+            counts = {
+                o: v if math.isfinite(v) and v > 0 else 0.0 for o, v in counts.items()
+            }
             total = sum(counts.values())
             if total > 0:
-                rows.append((label, {o: v / total for o, v in counts.items()}, int(total)))
+                shares = {o: v / total for o, v in counts.items()}
+                rows.append((label, shares, int(total)))
         if rows:
             panels.append((loss, rows))
     if not panels:
@@ -324,8 +400,16 @@ def plot_synthetic_outcomes(results: dict, path: str) -> str | None:
             ax.barh(y, share, left=left, color=color, label=outcome, height=0.7)
             for yi, li, si in zip(y, left, share):
                 if si >= 0.12:
-                    ax.text(li + si / 2, yi, f"{si:.0%}", ha="center", va="center",
-                            fontsize=7, color="white" if outcome != "stuck" else "black")
+                    color = "white" if outcome != "stuck" else "black"
+                    ax.text(
+                        li + si / 2,
+                        yi,
+                        f"{si:.0%}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color=color,
+                    )
             left += share
         ax.set_yticks(y, [f"{_name(label)} ({n})" for label, _, n in rows], fontsize=8)
         ax.set_xlim(0, 1)
@@ -333,9 +417,11 @@ def plot_synthetic_outcomes(results: dict, path: str) -> str | None:
         ax.set_title(f"{_loss_name(loss)} loss", fontsize=9)
     axes[-1].legend(fontsize=7, loc="lower right", framealpha=0.9)
     _save(fig, path)
-    return ("Synthetic framework: how the runs of the whole grid ended, per optimizer "
-            "(runs in brackets) and loss: recovered every mode, collapsed, stuck at "
-            "the initial scale, or diverged.")
+    return (
+        "Synthetic framework: how the runs of the whole grid ended, per optimizer "
+        "(runs in brackets) and loss: recovered every mode, collapsed, stuck at "
+        "the initial scale, or diverged."
+    )
 
 
 def plot_synthetic_cosines(results: dict, path: str) -> str | None:
@@ -375,9 +461,11 @@ def plot_synthetic_cosines(results: dict, path: str) -> str | None:
         ax.set_title(f"{_loss_name(loss)} loss", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     _save(fig, path)
-    return ("Synthetic framework: distribution of the final cosines between each mode and "
-            "its best-aligned generator neuron, over every run and mode of the grid "
-            "(density per optimizer).")
+    return (
+        "Synthetic framework: distribution of the final cosines between each mode "
+        "and its best-aligned generator neuron, over every run and mode of the "
+        "grid (density per optimizer)."
+    )
 
 
 def plot_phase_diagram(results: dict, path: str) -> str | None:
@@ -393,8 +481,13 @@ def plot_phase_diagram(results: dict, path: str) -> str | None:
     phase = _dict(_synthetic(results).get("phase"))
     panels = []
     for label in ("sgda", "nsgda"):
-        rows = [r for r in _list(phase.get(label)) if isinstance(r, dict)
-                and math.isfinite(_num(r.get("init_std"))) and math.isfinite(_num(r.get("dim")))]
+        rows = [
+            r
+            for r in _list(phase.get(label))
+            if isinstance(r, dict)
+            and math.isfinite(_num(r.get("init_std")))
+            and math.isfinite(_num(r.get("dim")))
+        ]
         if rows:
             panels.append((label, rows))
     if not panels:
@@ -412,15 +505,25 @@ def plot_phase_diagram(results: dict, path: str) -> str | None:
             i, j = inits.index(_num(r["init_std"])), dims.index(_num(r["dim"]))
             values[i, j] = _num(r.get("best_rate"))
             text[i][j] = _fmt(values[i, j])
-        im = _heatmap(ax, values, text, [f"{x:g}" for x in inits], [f"{x:g}" for x in dims],
-                      fontsize=8)
+        im = _heatmap(
+            ax,
+            values,
+            text,
+            [f"{x:g}" for x in inits],
+            [f"{x:g}" for x in dims],
+            fontsize=8,
+        )
         ax.set(xlabel="dimension d", title=f"{_name(label)}: best cell")
         if ax is axes[0]:
             ax.set_ylabel("initial scale (init_std)")
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label="success rate of the best (lr_G, lr_D)")
+    fig.colorbar(
+        im, ax=list(axes), shrink=0.8, label="success rate of the best (lr_G, lr_D)"
+    )
     _save(fig, path)
-    return ("Phase diagram (non-saturating loss): per initial scale and dimension, the "
-            "success rate of the best learning-rate pair of SGDA and of nSGDA.")
+    return (
+        "Phase diagram (non-saturating loss): per initial scale and dimension, the "
+        "success rate of the best learning-rate pair of SGDA and of nSGDA."
+    )
 
 
 def plot_pace_mechanism(results: dict, path: str) -> str | None:
@@ -444,7 +547,8 @@ def plot_pace_mechanism(results: dict, path: str) -> str | None:
         p = _dict(p)
         bins = _arr(p.get("hist_bins"))
         fail, succ = _arr(p.get("hist_failure")), _arr(p.get("hist_success"))
-        if len(bins) >= 2 and np.all(np.isfinite(bins)) and len(fail) == len(succ) == len(bins) - 1:
+        bins_ok = len(bins) >= 2 and np.all(np.isfinite(bins))
+        if bins_ok and len(fail) == len(succ) == len(bins) - 1:
             pred = (loss, p, bins, np.nan_to_num(fail), np.nan_to_num(succ))
         break
     lines = []
@@ -453,9 +557,15 @@ def plot_pace_mechanism(results: dict, path: str) -> str | None:
         x = _arr([r.get("log10_ratio") for r in rows])
         keep = np.isfinite(x)
         if keep.any():
-            lines.append((loss, x[keep], _arr([r.get("rate") for r in rows])[keep],
-                          _arr([r.get("lower") for r in rows])[keep],
-                          _arr([r.get("upper") for r in rows])[keep]))
+            lines.append(
+                (
+                    loss,
+                    x[keep],
+                    _arr([r.get("rate") for r in rows])[keep],
+                    _arr([r.get("lower") for r in rows])[keep],
+                    _arr([r.get("upper") for r in rows])[keep],
+                )
+            )
     if pred is None and not lines:
         return None
     n = int(pred is not None) + int(bool(lines))
@@ -465,35 +575,65 @@ def plot_pace_mechanism(results: dict, path: str) -> str | None:
     if pred is not None:
         ax = axes.pop(0)
         loss, p, bins, fail, succ = pred
-        for h, name, color in ((fail, "failed", "tab:red"), (succ, "recovered", "tab:green")):
+        for h, name, color in (
+            (fail, "failed", "tab:red"),
+            (succ, "recovered", "tab:green"),
+        ):
             total = h.sum()
             share = h / total if total > 0 else h
-            ax.stairs(share, bins, color=color, lw=1.5, label=f"{name} ({int(total)} runs)")
+            ax.stairs(
+                share, bins, color=color, lw=1.5, label=f"{name} ({int(total)} runs)"
+            )
         auc, lo, hi = _num(p.get("auc")), _num(p.get("lower")), _num(p.get("upper"))
-        ax.set(xlabel="mid-training |log10 pace ratio D/G| (last bin: >= its edge)",
-               ylabel="share of runs",
-               title=f"(a) SGDA, {_loss_name(loss)}: AUC {_fmt(auc)} [{_fmt(lo)}, {_fmt(hi)}]")
+        ax.set(
+            xlabel="mid-training |log10 pace ratio D/G| (last bin: >= its edge)",
+            ylabel="share of runs",
+            title=f"(a) SGDA, {_loss_name(loss)}: AUC {_fmt(auc)} "
+            f"[{_fmt(lo)}, {_fmt(hi)}]",
+        )
         ax.title.set_fontsize(9)
         ax.legend(fontsize=7)
-        parts.append("(a) SGDA: how far from 1 the D/G pace ratio is in the middle of "
-                     "training, for failed and successful runs (AUC of the separation with "
-                     "its 95% bootstrap interval)")
+        parts.append(
+            "(a) SGDA: how far from 1 the D/G pace ratio is in the middle of "
+            "training, for failed and successful runs (AUC of the separation "
+            "with its 95% bootstrap interval)"
+        )
     if lines:
         ax = axes.pop(0)
         for i, (loss, x, rate, lo, hi) in enumerate(lines):
             order = np.argsort(x)
             x, rate, lo, hi = x[order], rate[order], lo[order], hi[order]
-            err = np.vstack([np.where(np.isfinite(rate - lo), np.maximum(rate - lo, 0), 0),
-                             np.where(np.isfinite(hi - rate), np.maximum(hi - rate, 0), 0)])
-            ax.errorbar(x + 0.03 * (i - (len(lines) - 1) / 2), rate, yerr=err, marker="o",
-                        capsize=3, ms=4, lw=1.2, label=_loss_name(loss))
+            below, above = rate - lo, hi - rate
+            err = np.vstack(
+                [
+                    np.where(np.isfinite(below), np.maximum(below, 0), 0),
+                    np.where(np.isfinite(above), np.maximum(above, 0), 0),
+                ]
+            )
+            offset = 0.03 * (i - (len(lines) - 1) / 2)
+            ax.errorbar(
+                x + offset,
+                rate,
+                yerr=err,
+                marker="o",
+                capsize=3,
+                ms=4,
+                lw=1.2,
+                label=_loss_name(loss),
+            )
         ax.axvline(0.0, color="0.6", lw=0.8, ls=":")
-        ax.set(xlabel="log10(lr_D / lr_G)", ylabel="success rate", ylim=(-0.05, 1.05),
-               title="(b) nSGDA: success against the forced pace ratio")
+        ax.set(
+            xlabel="log10(lr_D / lr_G)",
+            ylabel="success rate",
+            ylim=(-0.05, 1.05),
+            title="(b) nSGDA: success against the forced pace ratio",
+        )
         ax.title.set_fontsize(9)
         ax.legend(fontsize=7)
-        parts.append("(b) nSGDA, whose pace ratio is set by lr_D / lr_G: success rate "
-                     "(95% Clopper-Pearson interval) against that ratio")
+        parts.append(
+            "(b) nSGDA, whose pace ratio is set by lr_D / lr_G: success rate "
+            "(95% Clopper-Pearson interval) against that ratio"
+        )
     _save(fig, path)
     return "Pace mechanism. " + "; ".join(parts) + "."
 
@@ -509,8 +649,12 @@ def plot_pace_examples(results: dict, path: str) -> str | None:
         str | None: The caption (None: no examples, nothing written).
     """
     syn = _synthetic(results)
-    examples = [e for e in _list(syn.get("examples")) if isinstance(e, dict)
-                and (len(_arr(e.get("d_step"))) or len(_arr(e.get("g_step"))))]
+    examples = [
+        e
+        for e in _list(syn.get("examples"))
+        if isinstance(e, dict)
+        and (len(_arr(e.get("d_step"))) or len(_arr(e.get("g_step"))))
+    ]
     if not examples:
         return None
     every = _num(syn.get("log_every"))
@@ -522,24 +666,33 @@ def plot_pace_examples(results: dict, path: str) -> str | None:
     for i, e in enumerate(examples):
         label = str(e.get("label"))
         k = seen[label] = seen.get(label, -1) + 1
-        name = (f"{_name(label)} {_fmt_lr(_num(e.get('lr_g')))}/{_fmt_lr(_num(e.get('lr_d')))}"
-                f" ({e.get('outcome')})")
+        rates = f"{_fmt_lr(_num(e.get('lr_g')))}/{_fmt_lr(_num(e.get('lr_d')))}"
+        name = f"{_name(label)} {rates} ({e.get('outcome')})"
         style = dict(color=_color(label, i), ls=styles[k % len(styles)], lw=1.3)
         for ax, key in zip(axes, ("d_step", "g_step", "pace_ratio")):
             v = _arr(e.get(key))
             ax.plot((np.arange(len(v)) + 1) * every, _positive(v), label=name, **style)
     axes[2].axhline(1.0, color="0.6", lw=0.8, ls=":")
-    for ax, title in zip(axes, ("D step norm (mean per step)", "G step norm (mean per step)",
-                                "pace ratio D / G")):
-        lines = [np.asarray(line.get_ydata(), dtype=np.float64) for line in ax.get_lines()
-                 if line.get_label() and not line.get_label().startswith("_")]
+    titles = (
+        "D step norm (mean per step)",
+        "G step norm (mean per step)",
+        "pace ratio D / G",
+    )
+    for ax, title in zip(axes, titles):
+        lines = [
+            np.asarray(line.get_ydata(), dtype=np.float64)
+            for line in ax.get_lines()
+            if line.get_label() and not line.get_label().startswith("_")
+        ]
         _set_log_y(ax, *lines)
         ax.set(xlabel="step", title=title)
         ax.title.set_fontsize(9)
     axes[2].legend(fontsize=7)
     _save(fig, path)
-    return ("Synthetic framework, example runs (lr_G/lr_D, outcome): mean per-step update "
-            "norm of D and of G in each logging window, and their ratio.")
+    return (
+        "Synthetic framework, example runs (lr_G/lr_D, outcome): mean per-step "
+        "update norm of D and of G in each logging window, and their ratio."
+    )
 
 
 # ----------------------------------------------------------------------- GANs
@@ -565,7 +718,8 @@ def plot_gan_metrics(results: dict, path: str) -> str | None:
             y = _arr(_dict(opts[opt]).get("curve"))
             n = min(len(y), len(steps))
             if n:
-                curves.append((opt, i, _num(_dict(opts[opt]).get("lr")), steps[:n], y[:n]))
+                lr = _num(_dict(opts[opt]).get("lr"))
+                curves.append((opt, i, lr, steps[:n], y[:n]))
         if curves:
             metric = s.get("metric") or PRIMARY.get(exp, ("metric",))[0]
             panels.append((exp, str(metric), curves))
@@ -575,15 +729,23 @@ def plot_gan_metrics(results: dict, path: str) -> str | None:
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (exp, metric, curves) in zip(axes, panels):
         for opt, i, lr, x, y in curves:
-            ax.plot(x, y, marker="o", ms=3, color=_color(opt, i),
-                    label=f"{_name(opt)} (lr {_fmt_lr(lr)})")
+            ax.plot(
+                x,
+                y,
+                marker="o",
+                ms=3,
+                color=_color(opt, i),
+                label=f"{_name(opt)} (lr {_fmt_lr(lr)})",
+            )
         if metric in ("fd", "fid"):
             _set_log_y(ax, *[y for *_, y in curves])
         ax.set(xlabel="generator step", ylabel=metric, title=exp)
         ax.legend(fontsize=7)
     _save(fig, path)
-    return ("GAN benchmarks: the primary metric over training, mean over the fresh seeds "
-            "that did not diverge, per optimizer at its chosen learning rate.")
+    return (
+        "GAN benchmarks: the primary metric over training, mean over the fresh "
+        "seeds that did not diverge, per optimizer at its chosen learning rate."
+    )
 
 
 def plot_gan_pace(results: dict, path: str) -> str | None:
@@ -600,7 +762,8 @@ def plot_gan_pace(results: dict, path: str) -> str | None:
     for exp, g in _gans(results).items():
         runs = _list(g.get("runs"))
         lines = []
-        for i, opt in enumerate(_order(r.get("optimizer") for r in runs if isinstance(r, dict))):
+        optimizers = _order(r.get("optimizer") for r in runs if isinstance(r, dict))
+        for i, opt in enumerate(optimizers):
             run = _first_fresh(runs, opt)
             if run is None:
                 continue
@@ -622,8 +785,10 @@ def plot_gan_pace(results: dict, path: str) -> str | None:
         ax.set(xlabel=lines[0][5], ylabel="pace ratio D / G", title=exp)
         ax.legend(fontsize=7)
     _save(fig, path)
-    return ("GAN benchmarks: pace ratio (relative step of D over that of G) over training, "
-            "first fresh seed of each optimizer.")
+    return (
+        "GAN benchmarks: pace ratio (relative step of D over that of G) over "
+        "training, first fresh seed of each optimizer."
+    )
 
 
 def plot_gan_gradients(results: dict, path: str) -> str | None:
@@ -662,8 +827,10 @@ def plot_gan_gradients(results: dict, path: str) -> str | None:
     fig = _figure(6.4, 3.8)
     ax = fig.subplots()
     xlabel = "logged batch"
-    for y, name, color in ((d_norm, "D gradient norm", "tab:blue"),
-                           (g_norm, "G gradient norm", "tab:orange")):
+    for y, name, color in (
+        (d_norm, "D gradient norm", "tab:blue"),
+        (g_norm, "G gradient norm", "tab:orange"),
+    ):
         if np.isfinite(y).any():
             x, xlabel = _batch_steps(run, g.get("config"), len(y))
             ax.plot(x, y, color=color, lw=0.9, label=name)
@@ -672,8 +839,9 @@ def plot_gan_gradients(results: dict, path: str) -> str | None:
     handles, labels = ax.get_legend_handles_labels()
     if n:
         twin = ax.twinx()
-        (line,) = twin.plot(steps[:n], values[:n], color="black", marker="o", ms=4, lw=1.5,
-                            label=metric)
+        (line,) = twin.plot(
+            steps[:n], values[:n], color="black", marker="o", ms=4, lw=1.5, label=metric
+        )
         if metric in ("fd", "fid"):
             _set_log_y(twin, values[:n])
         twin.set_ylabel(metric)
@@ -682,14 +850,18 @@ def plot_gan_gradients(results: dict, path: str) -> str | None:
     ax.legend(handles, labels, fontsize=7, loc="upper right")
     ax.set_title(f"{exp}: Adam, seed {run.get('seed')}", fontsize=9)
     _save(fig, path)
-    return (f"{exp}, Adam (first fresh seed): the gradient norms of D and G over training "
-            f"(left axis) and {metric} at each evaluation (right axis). The paper's Section 2 "
-            f"observation is that the gradient norms stay away from zero while {metric} "
-            f"improves, so training does not converge to a stationary point.")
+    return (
+        f"{exp}, Adam (first fresh seed): the gradient norms of D and G over "
+        f"training (left axis) and {metric} at each evaluation (right axis). The "
+        "paper's Section 2 observation is that the gradient norms stay away from "
+        f"zero while {metric} improves, so training does not converge to a "
+        "stationary point."
+    )
 
 
-def plot_samples(samples: dict, experiment: str, path: str,
-                 centers: np.ndarray | None = None) -> str | None:
+def plot_samples(
+    samples: dict, experiment: str, path: str, centers: np.ndarray | None = None
+) -> str | None:
     """Generated samples of each optimizer: a scatter (2-D) or an 8x8 tile grid.
 
     Args:
@@ -726,8 +898,14 @@ def plot_samples(samples: dict, experiment: str, path: str,
         if x.ndim == 2:
             ok = x[np.all(np.isfinite(x), axis=1)]
             if len(ok):
-                ax.scatter(ok[:, 0], ok[:, 1], s=2, alpha=0.5, color=_color(opt, i),
-                           rasterized=True)
+                ax.scatter(
+                    ok[:, 0],
+                    ok[:, 1],
+                    s=2,
+                    alpha=0.5,
+                    color=_color(opt, i),
+                    rasterized=True,
+                )
                 off = int(np.sum(np.any(np.abs(ok) > lim, axis=1)))
                 if off:
                     notes.append(f"{off} off-plot")
@@ -747,11 +925,15 @@ def plot_samples(samples: dict, experiment: str, path: str,
                 ax.imshow(img)
             ax.set_xticks([])
             ax.set_yticks([])
-        ax.set_title(_name(opt) + (f" ({', '.join(notes)})" if notes else ""), fontsize=9)
+        remarks = f" ({', '.join(notes)})" if notes else ""
+        ax.set_title(_name(opt) + remarks, fontsize=9)
     _save(fig, path)
     if next(iter(per.values())).ndim == 2:
         marks = " (+: the mixture's modes)" if centers is not None else ""
-        return f"{experiment}: generated points of the first fresh seed of each optimizer{marks}."
+        return (
+            f"{experiment}: generated points of the first fresh seed of each "
+            f"optimizer{marks}."
+        )
     return f"{experiment}: generated images of the first fresh seed of each optimizer."
 
 
@@ -774,8 +956,11 @@ def _mixture_centers(experiment: str, config: Any) -> np.ndarray | None:
 
     std = _num(_dict(config).get("mixture_std"))
     std = std if math.isfinite(std) and std > 0 else 0.05
-    mix = GaussianMixture2D.ring(std=std) if experiment == "ring" else \
-        GaussianMixture2D.grid(std=std)
+    mix = (
+        GaussianMixture2D.ring(std=std)
+        if experiment == "ring"
+        else GaussianMixture2D.grid(std=std)
+    )
     return np.asarray(mix.centers, dtype=np.float64)
 
 
@@ -783,13 +968,11 @@ def _tiles(x: np.ndarray, n: int = 8) -> np.ndarray:
     """An n x n tile image in [0, 1] of the first n*n images (NaN shown black)."""
     if x.ndim == 3:
         x = x[..., None]
-    x = np.clip((np.nan_to_num(x[: n * n], nan=-1.0, posinf=1.0, neginf=-1.0) + 1) / 2, 0, 1)
-    h, w, c = x.shape[1:]
-    if c not in (1, 3):
-        x, c = x[..., :1], 1
-    pad = np.zeros((n * n - len(x), h, w, c))
-    x = np.concatenate([x, pad]).reshape(n, n, h, w, c)
-    return x.transpose(0, 2, 1, 3, 4).reshape(n * h, n * w, c)
+    x = np.nan_to_num(x[: n * n], nan=-1.0, posinf=1.0, neginf=-1.0)
+    x = np.clip((x + 1) / 2, 0, 1)
+    if x.shape[-1] not in (1, 3):
+        x = x[..., :1]
+    return tile_images(x, ncols=n, nrows=n)
 
 
 # ------------------------------------------------------------------ all plots
@@ -823,7 +1006,9 @@ def _draw(name: str, out_dir: str, draw: Callable[[str], str | None]) -> str | N
     return caption if os.path.exists(path) else None
 
 
-def make_plots(results: dict, samples: dict | None, out_dir: str | os.PathLike) -> dict[str, str]:
+def make_plots(
+    results: dict, samples: dict | None, out_dir: str | os.PathLike
+) -> dict[str, str]:
     """Write every figure of a report whose data is present.
 
     A figure that fails to draw is skipped with a `PlotWarning`.

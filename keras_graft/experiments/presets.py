@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from keras_graft._validation import check_choice, check_optional_int, fail
 from keras_graft.experiments.gan_runs import GANConfig
 from keras_graft.experiments.synthetic import SyntheticConfig
 
@@ -34,7 +35,11 @@ from keras_graft.experiments.synthetic import SyntheticConfig
 #: runs (one selection seed each, not a reported seed); the `long` and
 #: `paper` presets search x1/3, x1, x3 around them on selection seeds.
 DIGIT_LEARNING_RATES = {
-    "adam": 3e-3, "ada_nsgda": 3e-3, "ada_dir": 3e-2, "nsgda": 3e-3, "sgda": 1e-2,
+    "adam": 3e-3,
+    "ada_nsgda": 3e-3,
+    "ada_dir": 3e-2,
+    "nsgda": 3e-3,
+    "sgda": 1e-2,
 }
 #: Optimizer arguments of the image and mixture GANs: Adam's betas as in
 #: DCGAN (beta_1 = 0.5) for Adam and both grafts; nSGDA per variable with
@@ -50,7 +55,11 @@ GAN_OPTIONS = {
 #: seed 1000 of a 1,500-step search (every optimizer picked x3); the `long`
 #: and `paper` presets search x1/3, x1, x3 around them again.
 MIXTURE_LEARNING_RATES = {
-    "adam": 6e-3, "ada_nsgda": 6e-3, "ada_dir": 6e-2, "nsgda": 6e-3, "sgda": 6e-2,
+    "adam": 6e-3,
+    "ada_nsgda": 6e-3,
+    "ada_dir": 6e-2,
+    "nsgda": 6e-3,
+    "sgda": 6e-2,
 }
 #: The synthetic optimizers: label -> (optimizer name, options). Adam and
 #: Ada-nSGDA use the GANs' betas (beta_1 = 0.5, beta_2 = 0.999).
@@ -118,7 +127,12 @@ class GANBenchmark:
 
     def __post_init__(self) -> None:
         if len(self.search) > 1 and self.selection_seeds < 1:
-            raise ValueError("a learning-rate search needs selection_seeds >= 1")
+            fail(
+                ValueError,
+                "selection_seeds",
+                f"an int >= 1 for a learning-rate search (search={self.search})",
+                self.selection_seeds,
+            )
 
 
 @dataclass(frozen=True)
@@ -146,25 +160,86 @@ class Preset:
     description: str = ""
 
 
-def _mixture(steps: int, eval_every: int, spe: int, eager: bool = False,
-             width: int = 64) -> GANConfig:
+def _mixture(
+    *,
+    steps: int,
+    eval_every: int,
+    steps_per_execution: int,
+    run_eagerly: bool = False,
+    width: int = 64,
+) -> GANConfig:
+    """The planar-mixture benchmark (a ring of 8 Gaussians) of a preset.
+
+    Args:
+        steps (int): Generator updates of a run.
+        eval_every (int): Steps between evaluations.
+        steps_per_execution (int): Steps per compiled call.
+        run_eagerly (bool): Run the steps eagerly (tiny runs).
+        width (int): Hidden units of the MLPs.
+
+    Returns:
+        GANConfig: The benchmark, with the mixture's learning rates.
+    """
     return GANConfig(
-        experiment="ring", steps=steps, eval_every=eval_every, batch_size=64,
-        eval_samples=2000, latent_dim=8, width=width, lr_decay=True,
-        learning_rates=dict(MIXTURE_LEARNING_RATES), options=dict(GAN_OPTIONS),
-        steps_per_execution=spe, run_eagerly=eager,
+        experiment="ring",
+        steps=steps,
+        eval_every=eval_every,
+        batch_size=64,
+        eval_samples=2000,
+        latent_dim=8,
+        width=width,
+        lr_decay=True,
+        learning_rates=dict(MIXTURE_LEARNING_RATES),
+        options=dict(GAN_OPTIONS),
+        steps_per_execution=steps_per_execution,
+        run_eagerly=run_eagerly,
     )
 
 
-def _digits(steps: int, eval_every: int, spe: int, width: int = 32, batch: int = 64,
-            metric: str = "digits", eager: bool = False, eval_samples: int = 1000,
-            optimizers: tuple = ("adam", "ada_nsgda", "ada_dir", "nsgda", "sgda"),
-            ) -> GANConfig:
+def _digits(
+    *,
+    steps: int,
+    eval_every: int,
+    steps_per_execution: int,
+    width: int = 32,
+    batch_size: int = 64,
+    metric: str = "digits",
+    run_eagerly: bool = False,
+    eval_samples: int = 1000,
+    optimizers: tuple = ("adam", "ada_nsgda", "ada_dir", "nsgda", "sgda"),
+) -> GANConfig:
+    """The digit benchmark (the shipped MNIST digits) of a preset.
+
+    Args:
+        steps (int): Generator updates of a run.
+        eval_every (int): Steps between evaluations.
+        steps_per_execution (int): Steps per compiled call.
+        width (int): Base channels of the DCGAN pair.
+        batch_size (int): Real batch size.
+        metric (str): "digits" (the classifier's features) or "pixels" (the
+            tests' stand-in).
+        run_eagerly (bool): Run the steps eagerly (tiny runs).
+        eval_samples (int): Generated images per evaluation.
+        optimizers (tuple[str, ...]): The optimizers compared.
+
+    Returns:
+        GANConfig: The benchmark, with the digits' learning rates.
+    """
     return GANConfig(
-        experiment="digits", steps=steps, eval_every=eval_every, batch_size=batch,
-        eval_samples=eval_samples, latent_dim=32, width=width, lr_decay=True,
-        learning_rates=dict(DIGIT_LEARNING_RATES), options=dict(GAN_OPTIONS),
-        metric=metric, steps_per_execution=spe, run_eagerly=eager, optimizers=optimizers,
+        experiment="digits",
+        steps=steps,
+        eval_every=eval_every,
+        batch_size=batch_size,
+        eval_samples=eval_samples,
+        latent_dim=32,
+        width=width,
+        lr_decay=True,
+        learning_rates=dict(DIGIT_LEARNING_RATES),
+        options=dict(GAN_OPTIONS),
+        metric=metric,
+        steps_per_execution=steps_per_execution,
+        run_eagerly=run_eagerly,
+        optimizers=optimizers,
     )
 
 
@@ -181,15 +256,41 @@ PRESETS: dict[str, Preset] = {
         description="seconds, for the tests: tiny networks, few steps",
         synthetic=SyntheticPlan(
             config=SyntheticConfig(dim=8, num_modes=2, steps=200, log_every=50),
-            grid=(0.1, 1.0), seeds=2,
-            phase_init_stds=(0.02, 0.05), phase_dims=(8,), phase_grid=(0.3,),
+            grid=(0.1, 1.0),
+            seeds=2,
+            phase_init_stds=(0.02, 0.05),
+            phase_dims=(8,),
+            phase_grid=(0.3,),
             phase_seeds=2,
         ),
         gans=(
-            GANBenchmark(_mixture(4, 2, 1, eager=True, width=8), seeds=2,
-                         search=(0.5, 1.0), selection_seeds=1, score_evals=1),
-            GANBenchmark(_digits(4, 2, 1, width=4, batch=16, metric="pixels", eager=True,
-                                 eval_samples=64), seeds=2, score_evals=1),
+            GANBenchmark(
+                config=_mixture(
+                    steps=4,
+                    eval_every=2,
+                    steps_per_execution=1,
+                    run_eagerly=True,
+                    width=8,
+                ),
+                seeds=2,
+                search=(0.5, 1.0),
+                selection_seeds=1,
+                score_evals=1,
+            ),
+            GANBenchmark(
+                config=_digits(
+                    steps=4,
+                    eval_every=2,
+                    steps_per_execution=1,
+                    width=4,
+                    batch_size=16,
+                    metric="pixels",
+                    run_eagerly=True,
+                    eval_samples=64,
+                ),
+                seeds=2,
+                score_evals=1,
+            ),
         ),
         next_preset="default",
     ),
@@ -198,13 +299,27 @@ PRESETS: dict[str, Preset] = {
         description="the embedded default: at most 10 minutes on 2 CPU cores (JAX)",
         synthetic=SyntheticPlan(
             config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
-            grid=_DEFAULT_GRID, seeds=16,
-            phase_init_stds=(0.005, 0.02, 0.08), phase_dims=(16, 64, 256),
-            phase_grid=(0.03, 0.3, 3.0), phase_seeds=8,
+            grid=_DEFAULT_GRID,
+            seeds=16,
+            phase_init_stds=(0.005, 0.02, 0.08),
+            phase_dims=(16, 64, 256),
+            phase_grid=(0.03, 0.3, 3.0),
+            phase_seeds=8,
         ),
         gans=(
-            GANBenchmark(_mixture(3000, 500, 50), seeds=3),
-            GANBenchmark(_digits(1500, 300, 50, optimizers=_DIGIT_DEFAULT), seeds=3),
+            GANBenchmark(
+                config=_mixture(steps=3000, eval_every=500, steps_per_execution=50),
+                seeds=3,
+            ),
+            GANBenchmark(
+                config=_digits(
+                    steps=1500,
+                    eval_every=300,
+                    steps_per_execution=50,
+                    optimizers=_DIGIT_DEFAULT,
+                ),
+                seeds=3,
+            ),
         ),
         next_preset="long",
     ),
@@ -213,17 +328,29 @@ PRESETS: dict[str, Preset] = {
 PRESETS["long"] = Preset(
     name="long",
     description="about 45 minutes on 2 CPU cores: more seeds, a learning-rate search, "
-                "longer digit runs",
+    "longer digit runs",
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
-        grid=(1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0), seeds=24,
+        grid=(1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0),
+        seeds=24,
         phase_init_stds=(0.0025, 0.005, 0.02, 0.04, 0.08),
         phase_dims=(16, 32, 64, 256),
-        phase_grid=(0.01, 0.1, 0.3, 1.0), phase_seeds=12,
+        phase_grid=(0.01, 0.1, 0.3, 1.0),
+        phase_seeds=12,
     ),
     gans=(
-        GANBenchmark(_mixture(4000, 500, 50), seeds=5, search=_SEARCH, selection_seeds=2),
-        GANBenchmark(_digits(2000, 250, 50), seeds=4, search=_SEARCH, selection_seeds=1),
+        GANBenchmark(
+            config=_mixture(steps=4000, eval_every=500, steps_per_execution=50),
+            seeds=5,
+            search=_SEARCH,
+            selection_seeds=2,
+        ),
+        GANBenchmark(
+            config=_digits(steps=2000, eval_every=250, steps_per_execution=50),
+            seeds=4,
+            search=_SEARCH,
+            selection_seeds=1,
+        ),
     ),
     next_preset="paper",
 )
@@ -231,33 +358,62 @@ PRESETS["long"] = Preset(
 PRESETS["paper"] = Preset(
     name="paper",
     description="GPU scale: digits and CIFAR-10 (WGAN-GP ResNet) with a "
-                "learning-rate search; an expected 2-3 days on one GPU",
+    "learning-rate search; an expected 2-3 days on one GPU",
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=128, num_modes=8, steps=20000, log_every=500),
-        grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0), seeds=32,
+        grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0),
+        seeds=32,
         phase_init_stds=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08),
         phase_dims=(32, 64, 128, 256, 512),
-        phase_grid=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0), phase_seeds=16,
+        phase_grid=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+        phase_seeds=16,
     ),
     gans=(
-        GANBenchmark(_mixture(10000, 1000, 100), seeds=10, search=_SEARCH,
-                     selection_seeds=3),
-        GANBenchmark(_digits(10000, 1000, 100, width=64), seeds=8, search=_SEARCH,
-                     selection_seeds=2),
         GANBenchmark(
-            GANConfig(
-                experiment="cifar10", steps=100000, eval_every=10000, batch_size=64,
-                eval_samples=10000, latent_dim=128, width=128, loss="wasserstein",
-                gradient_penalty="wgan_gp", d_steps=5, lr_decay=True,
-                learning_rates={"adam": 2e-4, "ada_nsgda": 2e-4, "ada_dir": 2e-2,
-                                "nsgda": 2e-4, "sgda": 2e-2},
-                options={"adam": {"beta_1": 0.0, "beta_2": 0.9},
-                         "ada_nsgda": {"beta_1": 0.0, "beta_2": 0.9},
-                         "ada_dir": {"beta_1": 0.0, "beta_2": 0.9},
-                         "nsgda": {"scale": "sqrt_size"}},
+            config=_mixture(steps=10000, eval_every=1000, steps_per_execution=100),
+            seeds=10,
+            search=_SEARCH,
+            selection_seeds=3,
+        ),
+        GANBenchmark(
+            config=_digits(
+                steps=10000, eval_every=1000, steps_per_execution=100, width=64
+            ),
+            seeds=8,
+            search=_SEARCH,
+            selection_seeds=2,
+        ),
+        GANBenchmark(
+            config=GANConfig(
+                experiment="cifar10",
+                steps=100000,
+                eval_every=10000,
+                batch_size=64,
+                eval_samples=10000,
+                latent_dim=128,
+                width=128,
+                loss="wasserstein",
+                gradient_penalty="wgan_gp",
+                d_steps=5,
+                lr_decay=True,
+                learning_rates={
+                    "adam": 2e-4,
+                    "ada_nsgda": 2e-4,
+                    "ada_dir": 2e-2,
+                    "nsgda": 2e-4,
+                    "sgda": 2e-2,
+                },
+                options={
+                    "adam": {"beta_1": 0.0, "beta_2": 0.9},
+                    "ada_nsgda": {"beta_1": 0.0, "beta_2": 0.9},
+                    "ada_dir": {"beta_1": 0.0, "beta_2": 0.9},
+                    "nsgda": {"scale": "sqrt_size"},
+                },
                 steps_per_execution=100,
             ),
-            seeds=5, search=_SEARCH, selection_seeds=1,
+            seeds=5,
+            search=_SEARCH,
+            selection_seeds=1,
         ),
     ),
 )
@@ -280,24 +436,50 @@ def shrink(preset: Preset) -> Preset:
         Preset: Its tiny version (name ``"<name>-shrunk"``).
     """
     plan = preset.synthetic
-    syn = replace(
+    synthetic = replace(
         plan,
-        config=replace(plan.config, dim=8, num_modes=min(plan.config.num_modes, 4),
-                       steps=100, log_every=50),
-        grid=plan.grid[:: max(1, len(plan.grid) - 1)][:2], seeds=2,
-        phase_init_stds=plan.phase_init_stds[:1], phase_dims=(8,),
-        phase_grid=plan.phase_grid[:1], phase_seeds=min(plan.phase_seeds, 2),
+        config=replace(
+            plan.config,
+            dim=8,
+            num_modes=min(plan.config.num_modes, 4),
+            steps=100,
+            log_every=50,
+        ),
+        grid=plan.grid[:: max(1, len(plan.grid) - 1)][:2],
+        seeds=2,
+        phase_init_stds=plan.phase_init_stds[:1],
+        phase_dims=(8,),
+        phase_grid=plan.phase_grid[:1],
+        phase_seeds=min(plan.phase_seeds, 2),
     )
     gans = []
-    for b in preset.gans:
-        c = b.config
-        cfg = replace(c, steps=2, eval_every=2, steps_per_execution=1, width=4,
-                      batch_size=16, eval_samples=64, run_eagerly=True,
-                      metric="pixels", d_steps=min(c.d_steps, 2),
-                      num_train=64 if c.experiment != "ring" else None)
-        gans.append(replace(b, config=cfg, seeds=2, score_evals=1,
-                            selection_seeds=min(b.selection_seeds, 1)))
-    return replace(preset, name=f"{preset.name}-shrunk", synthetic=syn, gans=tuple(gans))
+    for benchmark in preset.gans:
+        config = benchmark.config
+        tiny_config = replace(
+            config,
+            steps=2,
+            eval_every=2,
+            steps_per_execution=1,
+            width=4,
+            batch_size=16,
+            eval_samples=64,
+            run_eagerly=True,
+            metric="pixels",
+            d_steps=min(config.d_steps, 2),
+            num_train=64 if config.experiment != "ring" else None,
+        )
+        gans.append(
+            replace(
+                benchmark,
+                config=tiny_config,
+                seeds=2,
+                score_evals=1,
+                selection_seeds=min(benchmark.selection_seeds, 1),
+            )
+        )
+    return replace(
+        preset, name=f"{preset.name}-shrunk", synthetic=synthetic, gans=tuple(gans)
+    )
 
 
 def get_preset(name: str, seeds: int | None = None) -> Preset:
@@ -311,12 +493,9 @@ def get_preset(name: str, seeds: int | None = None) -> Preset:
     Returns:
         Preset: The preset.
     """
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; expected one of {list(PRESETS)}")
-    preset = PRESETS[name]
+    preset = PRESETS[check_choice(name, "name", list(PRESETS))]
+    seeds = check_optional_int(seeds, "seeds", minimum=1)
     if seeds is not None:
-        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-            raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
         preset = replace(
             preset,
             synthetic=replace(preset.synthetic, seeds=seeds),

@@ -16,8 +16,8 @@ import numpy as np
 PAPER = {
     1: "the paper finds Ada-nSGDA on par with Adam and the reverse graft clearly worse",
     2: "the paper finds nSGDA recovers Adam's performance on its image benchmarks",
-    3: "the paper proves SGDA collapses for every learning-rate pair in its setting while "
-       "nSGDA recovers all modes",
+    3: "the paper proves SGDA collapses for every learning-rate pair in its setting "
+    "while nSGDA recovers all modes",
     4: "the paper attributes nSGDA's success to D and G moving at the same pace",
 }
 
@@ -65,7 +65,8 @@ def render_markdown(results: dict) -> str:
         "",
         f"Preset `{meta['preset']}` ({meta.get('description', '')}), backend "
         f"`{meta['backend']}`, keras_graft {meta.get('keras_graft_version')} at commit "
-        f"`{commit}`, Keras {meta['keras_version']}, seed offset {meta.get('seed_offset', 0)}, "
+        f"`{commit}`, Keras {meta['keras_version']}, seed offset "
+        f"{meta.get('seed_offset', 0)}, "
         f"{meta.get('workers', 1)} worker process(es), total wall time "
         f"{fmt(meta['seconds'])} s. Every number below is in `results.json`.",
         "",
@@ -80,47 +81,86 @@ def render_markdown(results: dict) -> str:
     if differs:
         out += ["", "Where this differs from the paper:", ""]
         for c in differs:
-            out.append(f"- Claim {c['id']} is **{c['verdict']}** here; {PAPER[c['id']]}.")
+            out.append(
+                f"- Claim {c['id']} is **{c['verdict']}** here; {PAPER[c['id']]}."
+            )
     syn = results["synthetic"]["config"]
     out += [
         "",
         "## Setup",
         "",
-        "Synthetic problem: dimension d = {}, K = {} modes, m_G = {}, m_D = {}, init std {}, "
-        "noise {}, {} steps per run with learning rates decayed linearly to zero, {} updates; "
-        "grid of learning rates {} for both players of every optimizer, {} seeds per cell, "
-        "losses {}.".format(
-            fmt(syn["dim"]), fmt(syn["num_modes"]), fmt(syn["m_g"]), fmt(syn["m_d"]),
-            fmt(syn["init_std"]), fmt(syn["noise_std"]), fmt(syn["steps"]), syn["update"],
-            ", ".join(fmt(x) for x in syn["grid"]), fmt(syn["seeds"]),
-            " and ".join(syn["losses"])),
+        "Synthetic problem: dimension d = {}, K = {} modes, m_G = {}, m_D = {}, "
+        "init std {}, noise {}, {} steps per run with learning rates decayed linearly "
+        "to zero, {} updates; grid of learning rates {} for both players of every "
+        "optimizer, {} seeds per cell, losses {}.".format(
+            fmt(syn["dim"]),
+            fmt(syn["num_modes"]),
+            fmt(syn["m_g"]),
+            fmt(syn["m_d"]),
+            fmt(syn["init_std"]),
+            fmt(syn["noise_std"]),
+            fmt(syn["steps"]),
+            syn["update"],
+            ", ".join(fmt(x) for x in syn["grid"]),
+            fmt(syn["seeds"]),
+            " and ".join(syn["losses"]),
+        ),
     ]
     for exp, g in results["gans"].items():
         c = g["config"]
-        search = ("base rate" if len(c["search"]) == 1 else
-                  "best of x{} the base rate on {} selection seed(s)".format(
-                      ", x".join(fmt(m) for m in c["search"]), c["selection_seeds"]))
+        search = (
+            "base rate"
+            if len(c["search"]) == 1
+            else "best of x{} the base rate on {} selection seed(s)".format(
+                ", x".join(fmt(m) for m in c["search"]), c["selection_seeds"]
+            )
+        )
         out.append(
             "GAN `{}`: {} steps, batch {}, width {}, {} loss, learning rates decayed "
-            "linearly: {}; {} fresh seeds; {} samples per evaluation, score over the last {} "
-            "evaluations.".format(exp, fmt(c["steps"]), fmt(c["batch_size"]),
-                                  fmt(c["width"]), c["loss"], search, fmt(c["seeds"]),
-                                  fmt(c["eval_samples"]), fmt(c["score_evals"])))
+            "linearly: {}; {} fresh seeds; {} samples per evaluation, score over the "
+            "last {} evaluations.".format(
+                exp,
+                fmt(c["steps"]),
+                fmt(c["batch_size"]),
+                fmt(c["width"]),
+                c["loss"],
+                search,
+                fmt(c["seeds"]),
+                fmt(c["eval_samples"]),
+                fmt(c["score_evals"]),
+            )
+        )
     for c in results["claims"]:
-        out += ["", f"## Claim {c['id']}: {c['title']}", "", "Rule: " + c["rule"], "",
-                "| " + " | ".join(c["columns"]) + " |",
-                "|" + "---|" * len(c["columns"])]
+        out += [
+            "",
+            f"## Claim {c['id']}: {c['title']}",
+            "",
+            "Rule: " + c["rule"],
+            "",
+            "| " + " | ".join(c["columns"]) + " |",
+            "|" + "---|" * len(c["columns"]),
+        ]
         for row in c["rows"]:
             out.append("| " + " | ".join(_cell(x) for x in row) + " |")
         out += ["", c["summary"], "", f"Verdict: **{c['verdict']}**."]
-    selections = {exp: g["summary"]["selection"] for exp, g in results["gans"].items()
-                  if g["summary"]["selection"]}
+    selections = {
+        exp: g["summary"]["selection"]
+        for exp, g in results["gans"].items()
+        if g["summary"]["selection"]
+    }
     if selections:
-        out += ["", "## Learning-rate search (selection seeds, mean score, lower is better)",
-                "", "| benchmark | optimizer | learning rate: score |", "|---|---|---|"]
+        out += [
+            "",
+            "## Learning-rate search (selection seeds, mean score, lower is better)",
+            "",
+            "| benchmark | optimizer | learning rate: score |",
+            "|---|---|---|",
+        ]
         for exp, per in selections.items():
             for opt, by_lr in per.items():
-                cells = ", ".join(f"{fmt(float(lr))}: {fmt(s)}" for lr, s in by_lr.items())
+                cells = ", ".join(
+                    f"{fmt(float(lr))}: {fmt(s)}" for lr, s in by_lr.items()
+                )
                 out.append(f"| {exp} | {opt} | {cells} |")
     out += ["", "## Plots", ""]
     for name, caption in results.get("plots", {}).items():

@@ -15,12 +15,19 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 
-from keras_graft.experiments.presets import GANBenchmark, Preset, SyntheticPlan, get_preset
+from keras_graft._validation import check_choice, check_int, check_optional_int
+from keras_graft.experiments.presets import (
+    PRESETS,
+    GANBenchmark,
+    Preset,
+    SyntheticPlan,
+    get_preset,
+)
 
 #: Seeds of a learning-rate search start here (plus the seed offset).
 SELECTION_SEED_BASE = 1000
@@ -29,7 +36,9 @@ SELECTION_SEED_BASE = 1000
 # ------------------------------------------------------------------ the jobs
 
 
-def synthetic_jobs(plan: SyntheticPlan, seed_offset: int = 0) -> list[tuple[tuple, Any, list]]:
+def synthetic_jobs(
+    plan: SyntheticPlan, seed_offset: int = 0
+) -> list[tuple[tuple, Any, list]]:
     """The synthetic jobs of a plan: one per (grid or phase cell, loss, optimizer).
 
     Args:
@@ -48,8 +57,12 @@ def synthetic_jobs(plan: SyntheticPlan, seed_offset: int = 0) -> list[tuple[tupl
     for loss in plan.losses:
         cfg = replace(plan.config, loss=loss)
         for label, (name, options) in plan.optimizers.items():
-            runs = [SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
-                    for lr_g in plan.grid for lr_d in plan.grid for s in seeds]
+            runs = [
+                SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
+                for lr_g in plan.grid
+                for lr_d in plan.grid
+                for s in seeds
+            ]
             jobs.append((("grid", loss, label), cfg, runs))
     phase_seeds = range(seed_offset, seed_offset + plan.phase_seeds)
     for init in plan.phase_init_stds:
@@ -57,9 +70,12 @@ def synthetic_jobs(plan: SyntheticPlan, seed_offset: int = 0) -> list[tuple[tupl
             cfg = replace(plan.config, init_std=init, dim=dim, loss="non_saturating")
             for label in ("sgda", "nsgda"):
                 name, options = plan.optimizers[label]
-                runs = [SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
-                        for lr_g in plan.phase_grid for lr_d in plan.phase_grid
-                        for s in phase_seeds]
+                runs = [
+                    SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
+                    for lr_g in plan.phase_grid
+                    for lr_d in plan.phase_grid
+                    for s in phase_seeds
+                ]
                 jobs.append((("phase", init, dim, label), cfg, runs))
     return jobs
 
@@ -71,18 +87,31 @@ def _synthetic_job(kind: str, config: Any, runs: list) -> list[dict]:
     results, _ = train_synthetic(config, runs)
     out = []
     for r in results:
-        out.append({
-            "kind": kind, "init_std": config.init_std, "dim": config.dim,
-            "label": r.run.tag, "loss": config.loss, "lr_g": r.run.lr_g,
-            "lr_d": r.run.lr_d, "seed": r.run.seed, "outcome": r.outcome,
-            "final_modes": r.final_modes, "mode_mass": r.mode_mass,
-            "best_cosines": r.best_cosines, "pace_ratio": r.pace_ratio(),
-            "d_step": r.d_step, "g_step": r.g_step,
-        })
+        out.append(
+            {
+                "kind": kind,
+                "init_std": config.init_std,
+                "dim": config.dim,
+                "label": r.run.tag,
+                "loss": config.loss,
+                "lr_g": r.run.lr_g,
+                "lr_d": r.run.lr_d,
+                "seed": r.run.seed,
+                "outcome": r.outcome,
+                "final_modes": r.final_modes,
+                "mode_mass": r.mode_mass,
+                "best_cosines": r.best_cosines,
+                "pace_ratio": r.pace_ratio(),
+                "d_step": r.d_step,
+                "g_step": r.g_step,
+            }
+        )
     return out
 
 
-def _gan_job(config: Any, optimizer: str, seed: int, lr: float, keep_samples: bool) -> dict:
+def _gan_job(
+    config: Any, optimizer: str, seed: int, lr: float, keep_samples: bool
+) -> dict:
     """Worker side: one GAN run (samples only where asked, to keep results small)."""
     from keras_graft.experiments.gan_runs import run_gan
 
@@ -133,13 +162,22 @@ def git_commit() -> str | None:
         str | None: The commit, or None outside a git checkout.
     """
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
-                                "--", "keras_graft"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
+        sha = git("rev-parse", "HEAD")
+        dirty = git(
+            "status", "--porcelain", "--untracked-files=no", "--", "keras_graft"
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return sha + ("-dirty" if dirty else "") if sha else None
@@ -148,15 +186,6 @@ def git_commit() -> str | None:
 def _log(msg: str, stream: Any) -> None:
     if stream is not None:
         print(msg, file=stream, flush=True)
-
-
-def _check_args(seed_offset: Any, workers: Any) -> None:
-    if isinstance(seed_offset, bool) or not isinstance(seed_offset, (int, np.integer)) \
-            or seed_offset < 0:
-        raise ValueError(f"seed_offset must be a non-negative integer, got {seed_offset!r}")
-    if workers is not None and (isinstance(workers, bool)
-                                or not isinstance(workers, (int, np.integer)) or workers < 1):
-        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
 
 
 def reproduce(
@@ -205,21 +234,30 @@ def reproduce(
     from keras_graft.experiments.report import render_markdown
     from keras_graft.experiments.workers import JobRunner, default_workers
 
-    _check_args(seed_offset, workers)
-    preset = get_preset(preset, seeds) if isinstance(preset, str) else preset
-    workers = default_workers() if workers is None else int(workers)
+    seed_offset = check_int(seed_offset, "seed_offset", minimum=0)
+    workers = check_optional_int(workers, "workers", minimum=1)
+    if isinstance(preset, str):
+        preset = get_preset(check_choice(preset, "preset", list(PRESETS)), seeds)
+    workers = default_workers() if workers is None else workers
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
     commit = git_commit()  # the code the run starts with, whatever changes meanwhile
     backend = keras.backend.backend()
-    _log(f"keras-graft reproduce: preset {preset.name}, backend {backend}, "
-         f"{workers} worker(s), seed offset {seed_offset}", log)
+    _log(
+        f"keras-graft reproduce: preset {preset.name}, backend {backend}, "
+        f"{workers} worker(s), seed offset {seed_offset}",
+        log,
+    )
 
-    gans = [b for b in preset.gans if b.config.experiment != "cifar10" or _cifar_available()]
+    gans = [
+        b for b in preset.gans if b.config.experiment != "cifar10" or _cifar_available()
+    ]
     if len(gans) < len(preset.gans):
         _log("[cifar10] skipped: tfds cifar10 is not prepared on this machine", log)
-    if any(b.config.experiment == "digits" and b.config.metric == "digits" for b in gans):
+    if any(
+        b.config.experiment == "digits" and b.config.metric == "digits" for b in gans
+    ):
         # Trained once and cached on disk, before the workers read it.
         from keras_graft.metrics import digit_classifier, digit_statistics
 
@@ -239,8 +277,15 @@ def reproduce(
 
     def fresh(runner: JobRunner, b: GANBenchmark, opt: str, lr: float) -> None:
         for i in range(b.seeds):
-            runner.submit(("gan", b.config.experiment, opt, "fresh", lr, i), _gan_job,
-                          b.config, opt, seed_offset + i, lr, i == 0)
+            runner.submit(
+                ("gan", b.config.experiment, opt, "fresh", lr, i),
+                _gan_job,
+                b.config,
+                opt,
+                seed_offset + i,
+                lr,
+                i == 0,
+            )
 
     with JobRunner(workers) as runner:
         # Longest jobs first: the digit runs, then the synthetic grids, then the rest.
@@ -249,16 +294,29 @@ def reproduce(
                 base = b.config.learning_rates[opt]
                 if len(b.search) > 1:
                     for mult in b.search:
+                        lr = base * mult
                         for j in range(b.selection_seeds):
+                            seed = seed_offset + SELECTION_SEED_BASE + j
                             runner.submit(
-                                ("gan", b.config.experiment, opt, "selection", base * mult, j),
-                                _gan_job, b.config, opt,
-                                seed_offset + SELECTION_SEED_BASE + j, base * mult, False)
+                                ("gan", b.config.experiment, opt, "selection", lr, j),
+                                _gan_job,
+                                b.config,
+                                opt,
+                                seed,
+                                lr,
+                                False,
+                            )
                 else:
                     fresh(runner, b, opt, base)
-        for key, cfg, runs in sorted(syn_jobs, key=lambda j: -_synthetic_cost(j[1], j[2])):
-            runner.submit(("syn", key, _synthetic_cost(cfg, runs)), _synthetic_job,
-                          key[0], cfg, runs)
+        by_cost = sorted(syn_jobs, key=lambda j: -_synthetic_cost(j[1], j[2]))
+        for key, cfg, runs in by_cost:
+            runner.submit(
+                ("syn", key, _synthetic_cost(cfg, runs)),
+                _synthetic_job,
+                key[0],
+                cfg,
+                runs,
+            )
 
         for key, result in runner.results():
             if key[0] == "syn":
@@ -273,16 +331,22 @@ def reproduce(
                 result["phase"] = phase
                 if phase == "fresh" and x is not None:
                     samples[exp][opt] = x
-                label = f"{exp} {opt} lr {lr:.3g} {phase} seed {result['seed']}"
+                run = f"{opt} lr {lr:.3g} {phase} seed {result['seed']}"
+                label = f"{exp} {run}"
                 final = ", ".join(f"{k} {v:.3g}" for k, v in result["final"].items())
-                _log(f"[{exp}] {opt} lr {lr:.3g} {phase} seed {result['seed']}: {final} "
-                     f"({result['seconds']:.1f} s, {result['steps_per_s']:.0f} steps/s)", log)
+                _log(
+                    f"[{exp}] {run}: {final} ({result['seconds']:.1f} s, "
+                    f"{result['steps_per_s']:.0f} steps/s)",
+                    log,
+                )
                 gan_runs[exp].append(result)
                 if phase == "selection":
                     sel = selection.setdefault((exp, opt), [])
                     sel.append(result)
                     if len(sel) == len(bench.search) * bench.selection_seeds:
-                        best = analysis.select_learning_rate(sel, exp, bench.score_evals)
+                        best = analysis.select_learning_rate(
+                            sel, exp, bench.score_evals
+                        )
                         _log(f"[{exp}] {opt}: selected lr {best:.3g}", log)
                         fresh(runner, bench, opt, best)
             if progress is not None:
@@ -291,7 +355,8 @@ def reproduce(
     syn = analysis.summarize_synthetic(syn_runs, preset.synthetic)
     gan_summaries = {
         b.config.experiment: analysis.summarize_gan(
-            gan_runs[b.config.experiment], b, preset.margin)
+            gan_runs[b.config.experiment], b, preset.margin
+        )
         for b in gans
     }
     verdicts = claims.evaluate_claims(syn, gan_summaries, preset)
@@ -312,7 +377,9 @@ def reproduce(
         "gans": {
             b.config.experiment: {
                 "config": _config_dict(b),
-                "runs": [analysis.compact_gan_run(r) for r in gan_runs[b.config.experiment]],
+                "runs": [
+                    analysis.compact_gan_run(r) for r in gan_runs[b.config.experiment]
+                ],
                 "summary": gan_summaries[b.config.experiment],
             }
             for b in gans
@@ -335,8 +402,13 @@ def reproduce(
 def _config_dict(b: GANBenchmark) -> dict:
     from keras_graft.experiments.gan_runs import config_dict
 
-    return {**config_dict(b.config), "seeds": b.seeds, "search": list(b.search),
-            "selection_seeds": b.selection_seeds, "score_evals": b.score_evals}
+    return {
+        **config_dict(b.config),
+        "seeds": b.seeds,
+        "search": list(b.search),
+        "selection_seeds": b.selection_seeds,
+        "score_evals": b.score_evals,
+    }
 
 
 def _cifar_available() -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_graft._validation import check_int
+
 
 def linear_decay(learning_rate: float, step: int | float, total_steps: int) -> float:
     """Learning rate at `step` of a linear decay to zero over `total_steps` steps.
@@ -21,8 +23,7 @@ def linear_decay(learning_rate: float, step: int | float, total_steps: int) -> f
     Returns:
         float: The decayed learning rate.
     """
-    if total_steps <= 0:
-        raise ValueError(f"total_steps must be positive, got {total_steps}")
+    total_steps = check_int(total_steps, "total_steps", minimum=1)
     return float(learning_rate) * max(0.0, 1.0 - float(step) / float(total_steps))
 
 
@@ -41,10 +42,8 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, learning_rate: float, total_steps: int) -> None:
-        if total_steps <= 0:
-            raise ValueError(f"total_steps must be positive, got {total_steps}")
         self.learning_rate = float(learning_rate)
-        self.total_steps = int(total_steps)
+        self.total_steps = check_int(total_steps, "total_steps", minimum=1)
 
     def __call__(self, step):
         """The learning rate at `step` (a tensor).

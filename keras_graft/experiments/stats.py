@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from keras_graft._validation import check_float, check_int, fail
+
 #: The three outcomes of a decision.
 AS_GOOD, WORSE, INCONCLUSIVE = "as good", "worse", "inconclusive"
 
@@ -70,7 +72,9 @@ class PairedComparison:
         return asdict(self)
 
 
-def t_bounds(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+def t_bounds(
+    values: np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float]:
     """Mean and one-sided Student-t bounds of the mean of `values`.
 
     ``mean -/+ t_{confidence, n-1} * sd / sqrt(n)``; infinite bounds for
@@ -91,7 +95,8 @@ def t_bounds(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float
     mean = float(x.mean())
     if len(x) < 2:
         return mean, -math.inf, math.inf
-    half = float(stats.t.ppf(confidence, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+    t = float(stats.t.ppf(confidence, len(x) - 1))
+    half = t * float(x.std(ddof=1)) / math.sqrt(len(x))
     return mean, mean - half, mean + half
 
 
@@ -113,12 +118,13 @@ def paired_comparison(
         PairedComparison: The interval and the decision.
     """
     if len(subject) != len(reference):
-        raise ValueError(
-            f"subject and reference need one score per seed each, got "
-            f"{len(subject)} and {len(reference)}"
+        fail(
+            ValueError,
+            "reference",
+            f"one score per seed of subject ({len(subject)} scores)",
+            reference,
         )
-    if not margin > 0:
-        raise ValueError(f"margin must be positive, got {margin}")
+    margin = check_float(margin, "margin", low=0.0, low_open=True)
     s = np.asarray(subject, dtype=np.float64)
     r = np.asarray(reference, dtype=np.float64)
     s_ok, r_ok = np.isfinite(s), np.isfinite(r)
@@ -134,8 +140,17 @@ def paired_comparison(
         outcome = AS_GOOD
     else:
         outcome = INCONCLUSIVE
-    return PairedComparison(int(both.sum()), mean, lower, upper, float(margin),
-                            float(confidence), only_subject, ref_div, outcome)
+    return PairedComparison(
+        int(both.sum()),
+        mean,
+        lower,
+        upper,
+        float(margin),
+        float(confidence),
+        only_subject,
+        ref_div,
+        outcome,
+    )
 
 
 def clopper_pearson(
@@ -158,12 +173,20 @@ def clopper_pearson(
     """
     from scipy import stats
 
-    if trials <= 0 or not 0 <= successes <= trials:
-        raise ValueError(f"need 0 <= successes <= trials, trials > 0; got {successes}/{trials}")
+    trials = check_int(trials, "trials", minimum=1)
+    successes = check_int(successes, "successes", minimum=0)
+    if successes > trials:
+        fail(ValueError, "successes", f"an int in [0, trials={trials}]", successes)
     alpha = (1.0 - confidence) / max(1, int(family))
-    lo = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, trials - successes + 1))
-    hi = 1.0 if successes == trials else float(
-        stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
+    failures = trials - successes
+    if successes == 0:
+        lo = 0.0
+    else:
+        lo = float(stats.beta.ppf(alpha / 2, successes, failures + 1))
+    if successes == trials:
+        hi = 1.0
+    else:
+        hi = float(stats.beta.ppf(1 - alpha / 2, successes + 1, failures))
     return lo, hi
 
 

@@ -1,4 +1,4 @@
-"""The synthetic framework: K orthonormal modes, a linear generator, a cubic discriminator.
+"""The synthetic framework: orthonormal modes, linear generator, cubic discriminator.
 
 Data ``X = u_k`` with probability ``p_k`` (plus small noise) in R^d. The
 generator ``G(z) = sum_i z_i v_i`` has m_G neurons and a one-hot latent code
@@ -35,13 +35,14 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_graft._validation import check_choice, check_int, fail
 from keras_graft.datasets import synthetic_modes
 from keras_graft.experiments.factory import make_optimizer
 from keras_graft.experiments.schedules import linear_decay
+from keras_graft.gan.model import UPDATES
 from keras_graft.metrics import mode_mass
 
 LOSSES = ("non_saturating", "minimax")
-UPDATES = ("alternating", "simultaneous")
 #: How a run ends (see `classify`).
 OUTCOMES = ("recovered", "collapsed", "stuck", "diverged")
 
@@ -96,13 +97,16 @@ class SyntheticConfig:
     data_seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.update not in UPDATES:
-            raise ValueError(f"update must be one of {UPDATES}, got {self.update!r}")
-        if self.steps <= 0 or self.log_every <= 0 or self.steps % self.log_every:
-            raise ValueError(
-                f"need 0 < log_every dividing steps, got {self.log_every}, {self.steps}"
+        check_choice(self.loss, "loss", LOSSES)
+        check_choice(self.update, "update", UPDATES)
+        check_int(self.steps, "steps", minimum=1)
+        check_int(self.log_every, "log_every", minimum=1)
+        if self.steps % self.log_every:
+            fail(
+                ValueError,
+                "log_every",
+                f"a divisor of steps={self.steps}",
+                self.log_every,
             )
 
     @property
@@ -139,7 +143,9 @@ class SyntheticConfig:
             tuple[float, float]: ``(lo, hi)``.
         """
         p = self.mode_probs()
-        return 0.5 * float(p.min()) ** (1 / 3), 1.5 * float(self.m_g * p.max()) ** (1 / 3)
+        lo = 0.5 * float(p.min()) ** (1 / 3)
+        hi = 1.5 * float(self.m_g * p.max()) ** (1 / 3)
+        return lo, hi
 
 
 @dataclass(frozen=True)
@@ -219,7 +225,12 @@ def discriminator(x: Any, w: Any, a: Any, b: Any) -> Any:
 
 
 def losses(
-    v: Any, w: Any, a: Any, b: Any, real_x: Any, real_w: Any,
+    v: Any,
+    w: Any,
+    a: Any,
+    b: Any,
+    real_x: Any,
+    real_w: Any,
     loss: str = "non_saturating",
 ) -> tuple[Any, Any]:
     """Exact expected losses of both players.
@@ -476,38 +487,53 @@ def _results(
     steps = list(range(config.log_every, config.steps + 1, config.log_every))
     out = []
     for i, run in enumerate(runs):
-        out.append(SyntheticResult(
-            run=run,
-            log_steps=steps,
-            modes_recovered=[int(c) for c in counts[i]],
-            d_step=[float(x) for x in d_step[i]],
-            g_step=[float(x) for x in g_step[i]],
-            mode_mass=[float(x) for x in np.round(mass[i], 5)],
-            best_cosines=[float(x) for x in np.round(g_cos[i], 5)],
-            d_cosines=[float(x) for x in np.round(d_cos[i], 5)],
-            init_norm=float(init_norm[i]),
-            final_norm=float(final_norm[i]),
-            final_modes=int(_recovered_counts(config, mass[i])),
-            outcome=classify(config, mass[i], float(init_norm[i]), float(final_norm[i]),
-                             bool(finite[i])),
-            finite=bool(finite[i]),
-        ))
+        out.append(
+            SyntheticResult(
+                run=run,
+                log_steps=steps,
+                modes_recovered=[int(c) for c in counts[i]],
+                d_step=[float(x) for x in d_step[i]],
+                g_step=[float(x) for x in g_step[i]],
+                mode_mass=[float(x) for x in np.round(mass[i], 5)],
+                best_cosines=[float(x) for x in np.round(g_cos[i], 5)],
+                d_cosines=[float(x) for x in np.round(d_cos[i], 5)],
+                init_norm=float(init_norm[i]),
+                final_norm=float(final_norm[i]),
+                final_modes=int(_recovered_counts(config, mass[i])),
+                outcome=classify(
+                    config,
+                    mass[i],
+                    float(init_norm[i]),
+                    float(final_norm[i]),
+                    bool(finite[i]),
+                ),
+                finite=bool(finite[i]),
+            )
+        )
     return out
 
 
 def _optimizer_pair(run: SyntheticRun) -> tuple[Any, Any]:
-    # Float rates become optimizer variables, which the loops overwrite with
-    # the linearly decayed value before every step.
+    """The discriminator's and the generator's optimizers of `run`.
+
+    Float rates become optimizer variables, which the loops overwrite with
+    the linearly decayed value before every step.
+    """
     return (
         make_optimizer(run.optimizer, float(run.lr_d), **run.options),
         make_optimizer(run.optimizer, float(run.lr_g), **run.options),
     )
 
 
-def _lr_index(optimizer: keras.optimizers.Optimizer) -> int:
-    target = optimizer._learning_rate  # a keras.Variable for a float rate
-    for i, v in enumerate(optimizer.variables):
-        if v is target:
+def _learning_rate_index(optimizer: keras.optimizers.Optimizer) -> int:
+    """Where the learning rate sits in ``optimizer.variables``.
+
+    For a float rate, ``optimizer.learning_rate`` is the `keras.Variable`
+    that holds it, one of the optimizer's variables.
+    """
+    target = optimizer.learning_rate
+    for i, variable in enumerate(optimizer.variables):
+        if variable is target:
             return i
     raise RuntimeError("the optimizer's learning rate is not one of its variables")
 
@@ -539,13 +565,13 @@ def train_synthetic(
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(runs):
         groups.setdefault(f"{r.optimizer}|{sorted(r.options.items())}", []).append(i)
-    for idx in groups.values():
-        group = [runs[i] for i in idx]
+    for indices in groups.values():
+        group = [runs[i] for i in indices]
         if keras.backend.backend() == "jax":
             out = _train_group_jax(config, problem, group, progress)
         else:
             out = [_train_one_loop(config, problem, r, progress) for r in group]
-        for i, res in zip(idx, out):
+        for i, res in zip(indices, out):
             results[i] = res
     seconds = time.perf_counter() - start
     timing = {
@@ -556,7 +582,10 @@ def train_synthetic(
     return [r for r in results if r is not None], timing
 
 
-def _split_d(config: SyntheticConfig, d_params: list, a_fixed: Any) -> tuple:
+def _discriminator_parts(
+    config: SyntheticConfig, d_params: list, a_fixed: Any
+) -> tuple[Any, Any, Any]:
+    """``(w, a, b)`` from D's trained parameters (and the fixed ``a``)."""
     if config.train_output_weights:
         w, a, b = d_params
     else:
@@ -564,21 +593,36 @@ def _split_d(config: SyntheticConfig, d_params: list, a_fixed: Any) -> tuple:
     return w, a, b
 
 
-def _d_grads(config, d_params, a_fixed, v, real_x, real_w) -> list:
-    w, a, b = _split_d(config, d_params, a_fixed)
-    gw, ga, gb = discriminator_gradients(v, w, a, b, real_x, real_w)
-    return [gw, ga, gb] if config.train_output_weights else [gw, gb]
+def _d_gradients(
+    config: SyntheticConfig,
+    d_params: list,
+    a_fixed: Any,
+    v: Any,
+    real_x: Any,
+    real_w: Any,
+) -> list:
+    """Gradients of L_D w.r.t. D's trained parameters, in their order."""
+    w, a, b = _discriminator_parts(config, d_params, a_fixed)
+    grad_w, grad_a, grad_b = discriminator_gradients(v, w, a, b, real_x, real_w)
+    if config.train_output_weights:
+        return [grad_w, grad_a, grad_b]
+    return [grad_w, grad_b]
 
 
-def _g_grads(config, d_params, a_fixed, v) -> list:
-    w, a, b = _split_d(config, d_params, a_fixed)
+def _g_gradients(config: SyntheticConfig, d_params: list, a_fixed: Any, v: Any) -> list:
+    """Gradient of L_G w.r.t. G's neurons ``v``, as a one-item list."""
+    w, a, b = _discriminator_parts(config, d_params, a_fixed)
     return [generator_gradients(v, w, a, b, config.loss)]
 
 
 def _initial_lists(config: SyntheticConfig, seed: int) -> tuple[list, list, np.ndarray]:
+    """D's trained parameters, G's (``[v]``) and D's output weights ``a``."""
     p = init_params(config, seed)
-    d = [p["w"], p["a"], p["b"]] if config.train_output_weights else [p["w"], p["b"]]
-    return d, [p["v"]], p["a"]
+    if config.train_output_weights:
+        d_params = [p["w"], p["a"], p["b"]]
+    else:
+        d_params = [p["w"], p["b"]]
+    return d_params, [p["v"]], p["a"]
 
 
 def _train_group_jax(
@@ -587,23 +631,33 @@ def _train_group_jax(
     group: list[SyntheticRun],
     progress: Callable[[int], None] | None,
 ) -> list[SyntheticResult]:
+    """Train runs of one optimizer at once: `jax.vmap` over runs of a scan."""
     import jax
     import jax.numpy as jnp
 
-    d_opt, g_opt = _optimizer_pair(group[0])
-    d0, g0, a_fixed = _initial_lists(config, group[0].seed)
-    d_opt.build([keras.Variable(x) for x in d0])
-    g_opt.build([keras.Variable(x) for x in g0])
-    d_lr, g_lr = _lr_index(d_opt), _lr_index(g_opt)
-    d_opt_init = [np.asarray(v.value) for v in d_opt.variables]
-    g_opt_init = [np.asarray(v.value) for v in g_opt.variables]
+    d_optimizer, g_optimizer = _optimizer_pair(group[0])
+    d_build, g_build, a_fixed = _initial_lists(config, group[0].seed)
+    d_optimizer.build([keras.Variable(x) for x in d_build])
+    g_optimizer.build([keras.Variable(x) for x in g_build])
+    d_lr_index = _learning_rate_index(d_optimizer)
+    g_lr_index = _learning_rate_index(g_optimizer)
+    d_optimizer_init = [np.asarray(v.value) for v in d_optimizer.variables]
+    g_optimizer_init = [np.asarray(v.value) for v in g_optimizer.variables]
 
+    # The state of every run, stacked over runs: (D's parameters, G's
+    # parameters, D's optimizer variables, G's, D's base rate, G's base rate).
     states = []
     for r in group:
         d_init, g_init, _ = _initial_lists(config, r.seed)
         states.append(
-            (d_init, g_init, d_opt_init, g_opt_init,
-             np.float32(r.lr_d), np.float32(r.lr_g))
+            (
+                d_init,
+                g_init,
+                d_optimizer_init,
+                g_optimizer_init,
+                np.float32(r.lr_d),
+                np.float32(r.lr_g),
+            )
         )
     state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
     real_x, real_w = jnp.asarray(problem.real_x), jnp.asarray(problem.real_w)
@@ -612,44 +666,59 @@ def _train_group_jax(
     simultaneous = config.update == "simultaneous"
 
     def body(carry, t):
-        d_p, g_p, d_o, g_o, lr_d, lr_g = carry
-        frac = jnp.maximum(0.0, 1.0 - t.astype(jnp.float32) / total)
-        d_o = list(d_o)
-        g_o = list(g_o)
-        d_o[d_lr] = (lr_d * frac).astype(d_o[d_lr].dtype)
-        g_o[g_lr] = (lr_g * frac).astype(g_o[g_lr].dtype)
-        v = g_p[0]
-        gd = _d_grads(config, d_p, a_fixed, v, real_x, real_w)
+        d_params, g_params, d_opt_vars, g_opt_vars, lr_d, lr_g = carry
+        decay = jnp.maximum(0.0, 1.0 - t.astype(jnp.float32) / total)
+        d_opt_vars = list(d_opt_vars)
+        g_opt_vars = list(g_opt_vars)
+        d_lr_dtype = d_opt_vars[d_lr_index].dtype
+        g_lr_dtype = g_opt_vars[g_lr_index].dtype
+        d_opt_vars[d_lr_index] = (lr_d * decay).astype(d_lr_dtype)
+        g_opt_vars[g_lr_index] = (lr_g * decay).astype(g_lr_dtype)
+        v = g_params[0]
+        d_grads = _d_gradients(config, d_params, a_fixed, v, real_x, real_w)
         if simultaneous:
-            gg = _g_grads(config, d_p, a_fixed, v)
-        new_d, d_o = d_opt.stateless_apply(d_o, gd, d_p)
+            g_grads = _g_gradients(config, d_params, a_fixed, v)
+        new_d, d_opt_vars = d_optimizer.stateless_apply(d_opt_vars, d_grads, d_params)
         if not simultaneous:
-            gg = _g_grads(config, new_d, a_fixed, v)
-        new_g, g_o = g_opt.stateless_apply(g_o, gg, g_p)
-        d_norm = jnp.sqrt(sum(jnp.sum((n - o) ** 2) for n, o in zip(new_d, d_p)))
-        g_norm = jnp.sqrt(sum(jnp.sum((n - o) ** 2) for n, o in zip(new_g, g_p)))
-        return (list(new_d), list(new_g), d_o, g_o, lr_d, lr_g), (d_norm, g_norm)
+            g_grads = _g_gradients(config, new_d, a_fixed, v)
+        new_g, g_opt_vars = g_optimizer.stateless_apply(g_opt_vars, g_grads, g_params)
+        d_norm = jnp.sqrt(sum(jnp.sum((n - o) ** 2) for n, o in zip(new_d, d_params)))
+        g_norm = jnp.sqrt(sum(jnp.sum((n - o) ** 2) for n, o in zip(new_g, g_params)))
+        carry = (list(new_d), list(new_g), d_opt_vars, g_opt_vars, lr_d, lr_g)
+        return carry, (d_norm, g_norm)
 
     def chunk(carry, ts):
         return jax.lax.scan(body, carry, ts)
 
     run_chunk = jax.jit(jax.vmap(chunk, in_axes=(0, None)))
-    v0 = np.asarray(state[1][0])
+
+    def neurons(state: tuple, player: int) -> np.ndarray:
+        """The first parameter (``w`` or ``v``) of a player, over runs."""
+        return np.asarray(state[player][0])
+
+    v_init = neurons(state, 1)
     probs = config.mode_probs()
     counts, d_steps, g_steps = [], [], []
     n = config.log_every
     for start in range(0, config.steps, n):
         ts = jnp.arange(start, start + n, dtype=jnp.int32)
-        state, (dn, gn) = run_chunk(state, ts)
-        mass = mode_mass(np.asarray(state[1][0]), problem.modes, probs, config.cos_threshold)
+        state, (d_norms, g_norms) = run_chunk(state, ts)
+        mass = mode_mass(neurons(state, 1), problem.modes, probs, config.cos_threshold)
         counts.append(_recovered_counts(config, mass))
-        d_steps.append(np.asarray(dn).mean(axis=1))
-        g_steps.append(np.asarray(gn).mean(axis=1))
+        d_steps.append(np.asarray(d_norms).mean(axis=1))
+        g_steps.append(np.asarray(g_norms).mean(axis=1))
         if progress is not None:
             progress(len(group))
     return _results(
-        config, problem, group, np.stack(counts, 1), np.stack(d_steps, 1),
-        np.stack(g_steps, 1), v0, np.asarray(state[1][0]), np.asarray(state[0][0]),
+        config,
+        problem,
+        group,
+        counts=np.stack(counts, 1),
+        d_step=np.stack(d_steps, 1),
+        g_step=np.stack(g_steps, 1),
+        v0=v_init,
+        v=neurons(state, 1),
+        w=neurons(state, 0),
     )
 
 
@@ -659,32 +728,39 @@ def _train_one_loop(
     run: SyntheticRun,
     progress: Callable[[int], None] | None,
 ) -> SyntheticResult:
-    d_opt, g_opt = _optimizer_pair(run)
-    d_init, g_init, a_np = _initial_lists(config, run.seed)
+    """Train one run with a plain loop of `optimizer.apply` (TensorFlow, torch)."""
+    d_optimizer, g_optimizer = _optimizer_pair(run)
+    d_init, g_init, a_values = _initial_lists(config, run.seed)
     d_vars = [keras.Variable(x) for x in d_init]
     g_vars = [keras.Variable(x) for x in g_init]
-    d_opt.build(d_vars)
-    g_opt.build(g_vars)
+    d_optimizer.build(d_vars)
+    g_optimizer.build(g_vars)
     real_x = ops.convert_to_tensor(problem.real_x)
     real_w = ops.convert_to_tensor(problem.real_w)
-    a_fixed = ops.convert_to_tensor(a_np)
+    a_fixed = ops.convert_to_tensor(a_values)
     simultaneous = config.update == "simultaneous"
 
     def step(lr_d, lr_g):
-        d_opt.learning_rate = lr_d
-        g_opt.learning_rate = lr_g
+        # Assigns the decayed rate to the optimizer's learning-rate variable.
+        d_optimizer.learning_rate = lr_d
+        g_optimizer.learning_rate = lr_g
         d_old = [ops.copy(v.value) for v in d_vars]
         g_old = [ops.copy(v.value) for v in g_vars]
         v = g_old[0]
-        gd = _d_grads(config, d_old, a_fixed, v, real_x, real_w)
+        d_grads = _d_gradients(config, d_old, a_fixed, v, real_x, real_w)
         if simultaneous:
-            gg = _g_grads(config, d_old, a_fixed, v)
-        d_opt.apply(gd, d_vars)
+            g_grads = _g_gradients(config, d_old, a_fixed, v)
+        d_optimizer.apply(d_grads, d_vars)
         if not simultaneous:
-            gg = _g_grads(config, [x.value for x in d_vars], a_fixed, v)
-        g_opt.apply(gg, g_vars)
-        d_norm = ops.sqrt(sum(ops.sum(ops.square(x.value - o)) for x, o in zip(d_vars, d_old)))
-        g_norm = ops.sqrt(sum(ops.sum(ops.square(x.value - o)) for x, o in zip(g_vars, g_old)))
+            d_new = [x.value for x in d_vars]
+            g_grads = _g_gradients(config, d_new, a_fixed, v)
+        g_optimizer.apply(g_grads, g_vars)
+        d_norm = ops.sqrt(
+            sum(ops.sum(ops.square(x.value - o)) for x, o in zip(d_vars, d_old))
+        )
+        g_norm = ops.sqrt(
+            sum(ops.sum(ops.square(x.value - o)) for x, o in zip(g_vars, g_old))
+        )
         return ops.stack([d_norm, g_norm])
 
     if keras.backend.backend() == "tensorflow":
@@ -705,17 +781,24 @@ def _train_one_loop(
             lr_g = np.float32(linear_decay(run.lr_g, t, config.steps))
             norms.append(step(ops.convert_to_tensor(lr_d), ops.convert_to_tensor(lr_g)))
         norms = np.stack([ops.convert_to_numpy(x) for x in norms])
-        v_np = ops.convert_to_numpy(g_vars[0].value)
-        mass = mode_mass(v_np, problem.modes, config.mode_probs(), config.cos_threshold)
+        v_now = ops.convert_to_numpy(g_vars[0].value)
+        mass = mode_mass(
+            v_now, problem.modes, config.mode_probs(), config.cos_threshold
+        )
         counts.append(int(_recovered_counts(config, mass)))
         d_steps.append(float(norms[:, 0].mean()))
         g_steps.append(float(norms[:, 1].mean()))
         if progress is not None:
             progress(1)
     (result,) = _results(
-        config, problem, [run], np.array([counts]), np.array([d_steps]),
-        np.array([g_steps]), g_init[0][None],
-        ops.convert_to_numpy(g_vars[0].value)[None],
-        ops.convert_to_numpy(d_vars[0].value)[None],
+        config,
+        problem,
+        [run],
+        counts=np.array([counts]),
+        d_step=np.array([d_steps]),
+        g_step=np.array([g_steps]),
+        v0=g_init[0][None],
+        v=ops.convert_to_numpy(g_vars[0].value)[None],
+        w=ops.convert_to_numpy(d_vars[0].value)[None],
     )
     return result

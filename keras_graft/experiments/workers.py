@@ -19,6 +19,8 @@ import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Callable, Iterable
 
+from keras_graft._validation import check_int
+
 #: Environment of a single-threaded worker (read when the backend is imported).
 _SINGLE_THREAD_ENV = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
@@ -69,9 +71,7 @@ class JobRunner:
     """
 
     def __init__(self, workers: int) -> None:
-        if int(workers) < 1:
-            raise ValueError(f"workers must be a positive integer, got {workers}")
-        self.workers = int(workers)
+        self.workers = check_int(workers, "workers", minimum=1)
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[Future, Any] = {}
         self._inline: list[tuple[Any, Callable, tuple]] = []
@@ -83,17 +83,24 @@ class JobRunner:
             import keras
 
             ctx = mp.get_context("spawn")
-            saved = {k: os.environ.get(k) for k in (*_SINGLE_THREAD_ENV, "KERAS_BACKEND")}
+            names = (*_SINGLE_THREAD_ENV, "KERAS_BACKEND")
+            saved = {k: os.environ.get(k) for k in names}
             os.environ.update(_SINGLE_THREAD_ENV)
             os.environ["KERAS_BACKEND"] = keras.backend.backend()
             try:
-                cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+                if hasattr(os, "sched_getaffinity"):
+                    cores = sorted(os.sched_getaffinity(0))
+                else:
+                    cores = []
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=ctx, initializer=_init_worker,
+                    self.workers,
+                    mp_context=ctx,
+                    initializer=_init_worker,
                     initargs=(ctx.Value("i", 0), cores),
                 )
                 # Start the workers now, under the single-thread environment.
-                list(self._pool.map(_call, [len] * self.workers, [((),)] * self.workers))
+                n = self.workers
+                list(self._pool.map(_call, [len] * n, [((),)] * n))
             finally:
                 for k, v in saved.items():
                     if v is None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-from keras.src.utils import tracking
 
 
 @keras.saving.register_keras_serializable(package="keras_graft")
@@ -29,21 +28,23 @@ class _PlayerOptimizers(keras.optimizers.Optimizer):
         super().__init__(learning_rate=0.0, name=name, **kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
-        self._d_var_list: list = []
-        self._g_var_list: list = []
+        # The players' variables, behind a function: an optimizer tracks the
+        # variables (and lists of them) assigned to it as its own state.
+        self._player_variables = lambda: ([], [])
 
-    @tracking.no_automatic_dependency_tracking
-    def build_players(self, d_variables: list, g_variables: list) -> None:
+    def build_players(self, discriminator: keras.Model, generator: keras.Model) -> None:
         """Build both optimizers on their players' trainable variables."""
-        self._d_var_list = list(d_variables)
-        self._g_var_list = list(g_variables)
+        self._player_variables = lambda: (
+            discriminator.trainable_variables,
+            generator.trainable_variables,
+        )
+        d_vars, g_vars = self._player_variables()
         if not self.d_optimizer.built:
-            self.d_optimizer.build(self._d_var_list)
+            self.d_optimizer.build(d_vars)
         if not self.g_optimizer.built:
-            self.g_optimizer.build(self._g_var_list)
+            self.g_optimizer.build(g_vars)
         self.built = True
 
-    @tracking.no_automatic_dependency_tracking
     def build(self, var_list: list) -> None:
         # Built by `GAN.compile` through `build_players`; Keras may call this
         # with all trainable variables, which must not create any state.
@@ -58,13 +59,13 @@ class _PlayerOptimizers(keras.optimizers.Optimizer):
         # One generator update per batch: this is the model's step counter.
         return self.g_optimizer.iterations
 
-    def apply(self, grads, trainable_variables=None):  # noqa: D102
+    def apply(self, grads, trainable_variables=None):
         raise NotImplementedError(
             "The GAN's optimizer container is not applied directly; use "
             "`gan.d_optimizer` and `gan.g_optimizer`."
         )
 
-    def stateless_apply(self, optimizer_variables, grads, trainable_variables):  # noqa: D102
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
         raise NotImplementedError(
             "The GAN's optimizer container is not applied directly; use "
             "`gan.d_optimizer` and `gan.g_optimizer`."
@@ -81,14 +82,16 @@ class _PlayerOptimizers(keras.optimizers.Optimizer):
     def load_own_variables(self, store) -> None:
         """Nothing to load (files from keras_graft 0.1.0 hold a copy here)."""
 
-    def scale_loss(self, loss):  # noqa: D102
+    def scale_loss(self, loss):
         return loss
 
-    def finalize_variable_values(self, var_list):  # noqa: D102
-        self.d_optimizer.finalize_variable_values(self._d_var_list)
-        self.g_optimizer.finalize_variable_values(self._g_var_list)
+    def finalize_variable_values(self, var_list):
+        """Each optimizer on its player's variables (e.g. EMA weights)."""
+        d_vars, g_vars = self._player_variables()
+        self.d_optimizer.finalize_variable_values(d_vars)
+        self.g_optimizer.finalize_variable_values(g_vars)
 
-    def get_config(self) -> dict:  # noqa: D102
+    def get_config(self) -> dict:
         return {
             "name": self.name,
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
@@ -96,7 +99,7 @@ class _PlayerOptimizers(keras.optimizers.Optimizer):
         }
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):  # noqa: D102
+    def from_config(cls, config: dict, custom_objects=None):
         config = dict(config)
         d = keras.saving.deserialize_keras_object(
             config.pop("d_optimizer"), custom_objects=custom_objects

@@ -18,6 +18,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_graft import _validation as check
+
 # Rows of the zeros batch a player is built on (2: BatchNorm needs no more).
 _BUILD_BATCH = 2
 
@@ -55,44 +57,21 @@ def shapes_match(a: Sequence, b: Sequence) -> bool:
 
 def check_latent_dim(latent_dim: Any) -> tuple:
     """`latent_dim` (a positive int or a tuple of them) as a shape tuple."""
-
-    def positive_int(d):
+    expected = "None, a positive int or a non-empty tuple of positive ints"
+    dims = list(latent_dim) if isinstance(latent_dim, (list, tuple)) else [latent_dim]
+    if not dims:
+        check.fail(ValueError, "latent_dim", expected, latent_dim)
+    for d in dims:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
-            raise TypeError(
-                "latent_dim must be None, a positive int or a tuple of positive "
-                f"ints; received latent_dim={latent_dim!r}."
-            )
+            check.fail(TypeError, "latent_dim", expected, latent_dim)
         if d < 1:
-            raise ValueError(
-                "latent_dim must be None, a positive int or a tuple of positive "
-                f"ints; received latent_dim={latent_dim!r}."
-            )
-        return int(d)
-
-    if isinstance(latent_dim, (list, tuple)):
-        if not latent_dim:
-            raise ValueError("latent_dim must not be an empty tuple.")
-        return tuple(positive_int(d) for d in latent_dim)
-    return (positive_int(latent_dim),)
+            check.fail(ValueError, "latent_dim", expected, latent_dim)
+    return tuple(int(d) for d in dims)
 
 
 def check_num_classes(num_classes: Any) -> int | None:
     """`num_classes`: None (unconditional) or an int >= 2."""
-    if num_classes is None:
-        return None
-    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(
-        num_classes, (int, np.integer)
-    ):
-        raise TypeError(
-            f"num_classes must be None or an int >= 2; received "
-            f"num_classes={num_classes!r}."
-        )
-    if num_classes < 2:
-        raise ValueError(
-            f"num_classes must be None or an int >= 2; received "
-            f"num_classes={num_classes!r}."
-        )
-    return int(num_classes)
+    return check.check_optional_int(num_classes, "num_classes", minimum=2)
 
 
 def _declared_inputs(model: keras.Model) -> list | None:
@@ -127,9 +106,7 @@ def _check_inputs(model: keras.Model, arg: str, conditional: bool) -> list | Non
             if conditional
             else "exactly one input (pass num_classes for a class-conditional GAN)"
         )
-        raise ValueError(
-            f"{arg} must have {what}; {model.name!r} has {len(inputs)}."
-        )
+        raise ValueError(f"{arg} must have {what}; {model.name!r} has {len(inputs)}.")
     return inputs
 
 
@@ -152,9 +129,11 @@ def inspect_players(
     """
     for model, arg in ((generator, "generator"), (discriminator, "discriminator")):
         if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"{arg} must be a keras.Model (Sequential, Functional or "
-                f"subclassed); received {type(model).__name__}."
+            check.fail(
+                TypeError,
+                arg,
+                "a keras.Model (Sequential, Functional or subclassed)",
+                model,
             )
     conditional = num_classes is not None
     g_inputs = _check_inputs(generator, "generator", conditional)
@@ -187,10 +166,13 @@ def inspect_players(
     g_label_shape = d_label_shape = None
     if conditional:
         g_label_shape = (
-            () if g_inputs is None else _label_shape(g_inputs[1], "generator", generator.name)
+            ()
+            if g_inputs is None
+            else _label_shape(g_inputs[1], "generator", generator.name)
         )
         d_label_shape = (
-            () if d_inputs is None
+            ()
+            if d_inputs is None
             else _label_shape(d_inputs[1], "discriminator", discriminator.name)
         )
 
@@ -203,8 +185,7 @@ def inspect_players(
             g_out = None
     fake = None
     if g_out is None or not generator.built:
-        fake = _call(generator, "generator", latent_shape, latent_dtype,
-                     g_label_shape)
+        fake = _call(generator, "generator", latent_shape, latent_dtype, g_label_shape)
         g_out = tuple(fake.shape[1:])
 
     if d_inputs is not None:
@@ -226,12 +207,14 @@ def inspect_players(
         )
     if d_inputs is None or not discriminator.built:
         if fake is None:
-            fake = _call(generator, "generator", latent_shape, latent_dtype,
-                         g_label_shape)
+            fake = _call(
+                generator, "generator", latent_shape, latent_dtype, g_label_shape
+            )
         labels = _zero_labels(d_label_shape)
         try:
-            scores = discriminator(_pack(ops.cast(fake, sample_dtype), labels),
-                                   training=False)
+            scores = discriminator(
+                _pack(ops.cast(fake, sample_dtype), labels), training=False
+            )
         except Exception as e:  # noqa: BLE001 - re-raised with the shapes
             raise ValueError(
                 f"discriminator {discriminator.name!r} could not be called on "

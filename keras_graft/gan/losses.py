@@ -125,8 +125,7 @@ def get_loss(name: str) -> GANLoss:
     """
     if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(
-            f"loss={name!r} is not a known GAN loss; expected one of "
-            f"{sorted(LOSSES)}."
+            f"loss={name!r} is not a known GAN loss; expected one of {sorted(LOSSES)}."
         )
     return LOSSES[name]
 

@@ -1,109 +1,40 @@
 """`GAN`: a Keras model that trains a generator against a discriminator.
 
 Everything here is written once with `keras.ops`; the few lines that differ per
-backend (how gradients are taken and applied, input gradients for penalties)
-live in `_tensorflow.py`, `_jax.py` and `_torch.py`.
+backend (how gradients are taken and applied, input gradients for penalties,
+the trainer's step signatures) live in `_backend/`. The compile arguments are
+checked in `_config.py`, the players in `_players.py`, the non-finite check in
+`_nonfinite.py`, the logged metrics in `_trackers.py`.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Sequence
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_graft import _validation as check
+from keras_graft._backend import backend_module
+from keras_graft.gan import _nonfinite
 from keras_graft.gan import losses as losses_lib
+from keras_graft.gan._config import (
+    UPDATES,
+    TrainConfig,
+    check_train_config,
+    is_mixed_float16,
+    loss_scaled,
+    resolve_optimizer,
+)
 from keras_graft.gan._container import _PlayerOptimizers
 from keras_graft.gan._players import check_num_classes, inspect_players, shapes_match
+from keras_graft.gan._trackers import make_trackers
 
-_B = importlib.import_module(f"keras_graft.gan._{keras.backend.backend()}")
+_B = backend_module("keras_graft.gan._backend")
 
-UPDATES = ("alternating", "simultaneous")
+__all__ = ["GAN", "UPDATES"]
 _PACE_EPS = 1e-30
-# Logged per step when `compile(track_pace=True)`.
-_PACE_LOGS = ("d_pace", "g_pace", "pace_ratio", "d_grad_norm", "g_grad_norm")
-
-
-class _LastValue(keras.metrics.Metric):
-    """A metric whose result is the value of its last update (per-step logs)."""
-
-    def __init__(self, name: str, dtype: str = "float32"):
-        super().__init__(name=name, dtype=dtype)
-        # "mean": under tf.distribute every replica holds the same value (the
-        # pace is computed on mirrored weights, the gradient norms on the
-        # all-reduced gradients); a sum would double it.
-        self.value = self.add_variable(
-            shape=(), initializer="zeros", name="value", aggregation="mean"
-        )
-
-    def update_state(self, value):  # noqa: D102
-        self.value.assign(ops.cast(value, self.dtype))
-
-    def result(self):  # noqa: D102
-        # A copy: on torch the variable's tensor itself would be returned, and
-        # a later reset (e.g. by `evaluate` inside `fit`) would zero the logs.
-        return ops.copy(self.value)
-
-
-class _NonFiniteFlags(keras.metrics.Metric):
-    """Which player first had a non-finite loss this epoch, and at which step.
-
-    Computed inside the (jitted) step; `GAN.make_train_function` reads it after
-    each call of the train function and raises. Only players whose optimizer
-    does not skip non-finite steps are flagged.
-    """
-
-    def __init__(self, name: str = "gan_nonfinite"):
-        super().__init__(name=name, dtype="float32")
-        self.d_flag = self.add_variable(shape=(), initializer="zeros", name="d_flag")
-        self.g_flag = self.add_variable(shape=(), initializer="zeros", name="g_flag")
-        self.step = self.add_variable(
-            shape=(), initializer="zeros", name="step",
-            aggregation="only_first_replica",
-        )
-
-    def update_state(self, d_bad, g_bad, step):  # noqa: D102
-        first = ops.logical_and(self.d_flag.value + self.g_flag.value == 0,
-                                ops.logical_or(d_bad, g_bad))
-        self.step.assign(ops.where(first, ops.cast(step, "float32"), self.step.value))
-        self.d_flag.assign(ops.maximum(self.d_flag.value, ops.cast(d_bad, "float32")))
-        self.g_flag.assign(ops.maximum(self.g_flag.value, ops.cast(g_bad, "float32")))
-
-    def result(self):  # noqa: D102
-        return self.d_flag.value + 2.0 * self.g_flag.value
-
-
-_NONFINITE_CODE = "_gan_nonfinite_player"
-_NONFINITE_STEP = "_gan_nonfinite_step"
-
-
-def _skips_nonfinite(optimizer: keras.optimizers.Optimizer) -> bool:
-    """Whether `optimizer` leaves the weights alone on a non-finite gradient."""
-    return isinstance(optimizer, keras.optimizers.LossScaleOptimizer) or (
-        getattr(optimizer, "skip_nonfinite", False) is True
-    )
-
-
-def _is_mixed_float16(*models: keras.Model) -> bool:
-    names = [keras.config.dtype_policy().name]
-    names += [getattr(getattr(m, "dtype_policy", None), "name", "") for m in models]
-    return "mixed_float16" in names
-
-
-def _check_bool(value: Any, arg: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{arg} must be a bool; received {arg}={value!r}.")
-    return bool(value)
-
-
-def _check_real_number(value: Any, arg: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{arg} must be a float; received {arg}={value!r}.")
-    if not np.isfinite(float(value)):
-        raise ValueError(f"{arg} must be a finite float; received {arg}={value!r}.")
-    return float(value)
 
 
 @keras.saving.register_keras_serializable(package="keras_graft")
@@ -208,12 +139,9 @@ class GAN(keras.Model):
         num_classes: int | None = None,
         **kwargs: Any,
     ):
-        if seed is not None and (
-            isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer))
-        ):
-            raise TypeError(f"seed must be an int or None; received seed={seed!r}.")
-        if seed is not None and not 0 <= int(seed) < 2**31:
-            raise ValueError(f"seed must be in [0, 2**31); received seed={seed!r}.")
+        seed = check.check_optional_int(seed, "seed", minimum=0)
+        if seed is not None and seed >= 2**31:
+            check.fail(ValueError, "seed", "None or an int in [0, 2**31)", seed)
         num_classes = check_num_classes(num_classes)
         players = inspect_players(generator, discriminator, latent_dim, num_classes)
         super().__init__(**kwargs)
@@ -326,135 +254,73 @@ class GAN(keras.Model):
                 `loss`, `gradient_penalty` or `update`; `d_steps < 1`;
                 a negative `penalty_weight`; `generator_ema` outside [0, 1).
         """
-        d_optimizer = self._resolve_optimizer(d_optimizer, "d_optimizer")
-        g_optimizer = self._resolve_optimizer(g_optimizer, "g_optimizer")
+        d_optimizer = resolve_optimizer(d_optimizer, "d_optimizer")
+        g_optimizer = resolve_optimizer(g_optimizer, "g_optimizer")
         if d_optimizer is g_optimizer:
             raise ValueError(
-                "d_optimizer and g_optimizer are the same optimizer instance; each "
-                "player needs its own (e.g. two keras.optimizers.Adam(...) calls)."
+                "Arguments `d_optimizer` and `g_optimizer` must be two optimizer "
+                "instances; received the same one twice (each player needs its "
+                "own, e.g. two keras.optimizers.Adam(...) calls)."
             )
-        self._loss = losses_lib.get_loss(loss)
-        if gradient_penalty is not None and (
-            not isinstance(gradient_penalty, str)
-            or gradient_penalty not in losses_lib.PENALTIES
+        config = check_train_config(
+            loss,
+            gradient_penalty,
+            penalty_weight,
+            d_steps,
+            update,
+            generator_ema,
+            track_pace,
+            jit_compile,
+            steps_per_execution,
+            run_eagerly,
+            auto_scale_loss,
+        )
+        if config.auto_scale_loss and is_mixed_float16(
+            self.generator, self.discriminator
         ):
-            raise ValueError(
-                f"gradient_penalty={gradient_penalty!r} is not known; expected None "
-                f"or one of {sorted(losses_lib.PENALTIES)}."
-            )
-        if _check_real_number(penalty_weight, "penalty_weight") < 0:
-            raise ValueError(f"penalty_weight must be >= 0; received {penalty_weight}.")
-        if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)):
-            raise TypeError(f"d_steps must be an int >= 1; received {d_steps!r}.")
-        if d_steps < 1:
-            raise ValueError(f"d_steps must be an int >= 1; received {d_steps}.")
-        if not isinstance(update, str) or update not in UPDATES:
-            raise ValueError(
-                f"update={update!r} is not known; expected one of {list(UPDATES)}."
-            )
-        if generator_ema is not None and not (
-            0.0 <= _check_real_number(generator_ema, "generator_ema") < 1.0
-        ):
-            raise ValueError(
-                f"generator_ema must be None or a momentum in [0, 1); received "
-                f"{generator_ema!r}."
-            )
-        track_pace = _check_bool(track_pace, "track_pace")
-        run_eagerly = _check_bool(run_eagerly, "run_eagerly")
-        auto_scale_loss = _check_bool(auto_scale_loss, "auto_scale_loss")
-        if not (isinstance(jit_compile, (bool, np.bool_)) or jit_compile == "auto"):
-            raise ValueError(
-                f"jit_compile must be True, False or 'auto'; received "
-                f"jit_compile={jit_compile!r}."
-            )
-        if isinstance(steps_per_execution, (bool, np.bool_)) or not isinstance(
-            steps_per_execution, (int, np.integer)
-        ):
-            raise TypeError(
-                "steps_per_execution must be an int >= 1; received "
-                f"steps_per_execution={steps_per_execution!r}."
-            )
-        if steps_per_execution < 1:
-            raise ValueError(
-                "steps_per_execution must be an int >= 1; received "
-                f"steps_per_execution={steps_per_execution}."
-            )
-        if auto_scale_loss and _is_mixed_float16(self.generator, self.discriminator):
-            d_optimizer = self._loss_scaled(d_optimizer)
-            g_optimizer = self._loss_scaled(g_optimizer)
-        self._gan_config = {
-            "loss": loss,
-            "gradient_penalty": gradient_penalty,
-            "penalty_weight": float(penalty_weight),
-            "d_steps": int(d_steps),
-            "update": update,
-            "generator_ema": None if generator_ema is None else float(generator_ema),
-            "track_pace": bool(track_pace),
-            "jit_compile": jit_compile,
-            "steps_per_execution": int(steps_per_execution),
-            "run_eagerly": bool(run_eagerly),
-            "auto_scale_loss": auto_scale_loss,
-        }
-        self._d_checked = not _skips_nonfinite(d_optimizer)
-        self._g_checked = not _skips_nonfinite(g_optimizer)
+            d_optimizer = loss_scaled(d_optimizer)
+            g_optimizer = loss_scaled(g_optimizer)
+        self._train_config = config
+        self._loss = losses_lib.get_loss(config.loss)
+        self._d_checked = not _nonfinite.skips_nonfinite(d_optimizer)
+        self._g_checked = not _nonfinite.skips_nonfinite(g_optimizer)
         self._penalty_fn = (
-            None if gradient_penalty is None else losses_lib.PENALTIES[gradient_penalty]
+            None
+            if config.gradient_penalty is None
+            else losses_lib.PENALTIES[config.gradient_penalty]
         )
         container = _PlayerOptimizers(d_optimizer, g_optimizer)
         super().compile(
             optimizer=container,
-            jit_compile=jit_compile,
-            steps_per_execution=steps_per_execution,
-            run_eagerly=run_eagerly,
+            jit_compile=config.jit_compile,
+            steps_per_execution=config.steps_per_execution,
+            run_eagerly=config.run_eagerly,
             auto_scale_loss=False,
         )
-        container.build_players(
-            self.discriminator.trainable_variables, self.generator.trainable_variables
-        )
-        if generator_ema is not None and self._ema_generator is None:
+        container.build_players(self.discriminator, self.generator)
+        if config.generator_ema is not None and self._ema_generator is None:
             ema = keras.models.clone_model(self.generator)
             if not ema.built:  # a subclassed generator: build it by a call
-                z = ops.zeros((2,) + self.latent_shape, dtype=self._players.latent_dtype)
+                z = ops.zeros(
+                    (2,) + self.latent_shape, dtype=self._players.latent_dtype
+                )
                 labels = None if self.num_classes is None else ops.zeros((2,), "int32")
                 self._g(z, labels, training=False, net=ema)
             ema.set_weights(self.generator.get_weights())
             ema.trainable = False
             self._ema_generator = ema
-        self._make_trackers()
+        self._trackers = make_trackers(self._penalty_fn is not None, config.track_pace)
+        self._nonfinite = _nonfinite.NonFiniteFlags()
+        self._checked_train_function = None
         self._gan_compiled = True
 
-    @staticmethod
-    def _loss_scaled(opt: keras.optimizers.Optimizer) -> keras.optimizers.Optimizer:
-        if isinstance(opt, keras.optimizers.LossScaleOptimizer):
-            return opt
-        return keras.optimizers.LossScaleOptimizer(opt, name=f"loss_scaled_{opt.name}")
-
-    @staticmethod
-    def _resolve_optimizer(opt: Any, arg: str) -> keras.optimizers.Optimizer:
-        if isinstance(opt, str):
-            try:
-                opt = keras.optimizers.get(opt)
-            except ValueError as e:
-                raise ValueError(f"{arg}={opt!r} is not a known optimizer: {e}") from e
-        if not isinstance(opt, keras.optimizers.Optimizer):
-            raise TypeError(
-                f"{arg} must be a keras.optimizers.Optimizer instance (or its name); "
-                f"received {type(opt).__name__}."
-            )
-        return opt
-
-    def _make_trackers(self) -> None:
-        mean = keras.metrics.Mean
-        trackers = [mean(name="d_loss"), mean(name="g_loss"), mean(name="d_real"),
-                    mean(name="d_fake")]
-        if self._penalty_fn is not None:
-            trackers.append(mean(name="penalty"))
-        if self._gan_config["track_pace"]:
-            trackers += [_LastValue(name) for name in _PACE_LOGS]
-        self._nonfinite = _NonFiniteFlags()
-        self._trackers = trackers
-
     # --------------------------------------------------------------- accessors
+
+    @property
+    def train_config(self) -> TrainConfig:
+        """TrainConfig: how the GAN trains (set by `compile`; frozen)."""
+        self._assert_compile_called("train_config")
+        return self._train_config
 
     @property
     def d_optimizer(self) -> keras.optimizers.Optimizer:
@@ -474,7 +340,9 @@ class GAN(keras.Model):
     @property
     def sample_generator(self) -> keras.Model:
         """keras.Model: the generator to sample from (the EMA one when present)."""
-        return self._ema_generator if self._ema_generator is not None else self.generator
+        return (
+            self._ema_generator if self._ema_generator is not None else self.generator
+        )
 
     @property
     def metrics(self) -> list:
@@ -578,10 +446,9 @@ class GAN(keras.Model):
             values = np.full((count,), int(values))
         return ops.convert_to_tensor(values.astype("int32"))
 
-    def call(self, *args: Any, **kwargs: Any):  # noqa: D102
+    def call(self, *args: Any, **kwargs: Any):
         raise NotImplementedError(
-            "A GAN has no forward pass; use gan.generate(z) or "
-            "gan.discriminator(x)."
+            "A GAN has no forward pass; use gan.generate(z) or gan.discriminator(x)."
         )
 
     # ------------------------------------------------------------ objectives
@@ -604,7 +471,9 @@ class GAN(keras.Model):
         policy.
         """
         labels = self._labels_for(labels, self._players.d_label_shape)
-        out = self.discriminator(x if labels is None else [x, labels], training=training)
+        out = self.discriminator(
+            x if labels is None else [x, labels], training=training
+        )
         return ops.cast(out, "float32")
 
     def _penalty(self, real, fake, alpha, labels=None):
@@ -616,7 +485,7 @@ class GAN(keras.Model):
         follow the passes on real and generated samples only, the same on
         every backend.
         """
-        if self._gan_config["gradient_penalty"] == "wgan_gp":
+        if self._train_config.gradient_penalty == "wgan_gp":
             x = alpha * real + (1.0 - alpha) * fake
         else:
             x = real
@@ -658,10 +527,14 @@ class GAN(keras.Model):
             alpha = self._draw_alpha(batch, len(ops.shape(real)))
         fake = ops.convert_to_tensor(fake, dtype=real.dtype)
         alpha = ops.convert_to_tensor(alpha, dtype=real.dtype)
-        return self._gan_config["penalty_weight"] * self._penalty(real, fake, alpha, labels)
+        return self._train_config.penalty_weight * self._penalty(
+            real, fake, alpha, labels
+        )
 
     def _draw_alpha(self, batch, ndim):
-        return keras.random.uniform((batch,) + (1,) * (ndim - 1), seed=self.seed_generator)
+        return keras.random.uniform(
+            (batch,) + (1,) * (ndim - 1), seed=self.seed_generator
+        )
 
     def _d_objective(self, real, z, alpha, labels=None):
         with _B.no_grad():
@@ -677,7 +550,7 @@ class GAN(keras.Model):
         }
         total = d_loss
         if self._penalty_fn is not None:
-            penalty = self._gan_config["penalty_weight"] * ops.cast(
+            penalty = self._train_config.penalty_weight * ops.cast(
                 self._penalty(real, fake, alpha, labels), "float32"
             )
             aux["penalty"] = penalty
@@ -756,49 +629,38 @@ class GAN(keras.Model):
     def _d_step(self, real, batch, labels):
         z = self._step_latents(batch)
         alpha = None
-        if self._gan_config["gradient_penalty"] == "wgan_gp":
+        if self._train_config.gradient_penalty == "wgan_gp":
             replicas = _B.num_replicas()
             alpha = self._draw_alpha(batch * replicas, len(real.shape))
             if replicas > 1:
                 alpha = _B.replica_rows(alpha, batch)
         objective = self._for_gradients(self._d_objective, self.d_optimizer)
-        return _B.gradients(objective, self.discriminator.trainable_variables,
-                            real, z, alpha, labels), z
-
-    @staticmethod
-    def _any_nonfinite(aux, keys, grads):
-        """Whether a loss in `aux[keys]` or a gradient has a NaN or Inf.
-
-        The gradients too: NaN weights need not give a NaN loss (TensorFlow's
-        ReLU maps NaN to 0 on CPU).
-        """
-        tensors = [aux[key] for key in keys if key in aux] + list(grads)
-        finite = ops.stack([ops.all(ops.isfinite(t)) for t in tensors])
-        return ops.logical_not(ops.all(finite))
+        return _B.gradients(
+            objective, self.discriminator.trainable_variables, real, z, alpha, labels
+        ), z
 
     def _train_step_common(self, data):
-        cfg = self._gan_config
+        cfg = self._train_config
         real, labels = self._unpack(data)
         batch = ops.shape(real)[0]
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
-        track = cfg["track_pace"]
+        track = cfg.track_pace
         if track:
             d_before = _B.snapshot(d_vars)
             g_before = _B.snapshot(g_vars)
         step = ops.copy(ops.convert_to_tensor(self.optimizer.iterations))
-        simultaneous = cfg["update"] == "simultaneous"
+        simultaneous = cfg.update == "simultaneous"
         d_bad = ops.convert_to_tensor(False)
-        for i in range(cfg["d_steps"]):
+        for i in range(cfg.d_steps):
             (d_grads, d_aux), z = self._d_step(real, batch, labels)
-            if track and i == cfg["d_steps"] - 1:
+            if track and i == cfg.d_steps - 1:
                 # Before `apply`: a LossScaleOptimizer updates its scale there.
                 d_grad_norm = self._grad_norm(d_grads, self.d_optimizer)
             if self._d_checked:
-                d_bad = ops.logical_or(
-                    d_bad, self._any_nonfinite(d_aux, ("d_loss", "penalty"), d_grads)
-                )
-            if simultaneous and i == cfg["d_steps"] - 1:
+                losses = [d_aux[k] for k in ("d_loss", "penalty") if k in d_aux]
+                d_bad = ops.logical_or(d_bad, _nonfinite.any_nonfinite(losses, d_grads))
+            if simultaneous and i == cfg.d_steps - 1:
                 break
             _B.apply(self.d_optimizer, d_grads, d_vars)
         if not simultaneous:
@@ -808,7 +670,7 @@ class GAN(keras.Model):
         if track:
             g_grad_norm = self._grad_norm(g_grads, self.g_optimizer)
         g_bad = (
-            self._any_nonfinite(g_aux, ("g_loss",), g_grads)
+            _nonfinite.any_nonfinite([g_aux["g_loss"]], g_grads)
             if self._g_checked
             else ops.convert_to_tensor(False)
         )
@@ -839,24 +701,16 @@ class GAN(keras.Model):
             step,
         )
         logs = {t.name: t.result() for t in self._trackers}
-        logs[_NONFINITE_CODE] = self._nonfinite.result()
-        # A tensor, not the variable: under run_eagerly on TensorFlow the
-        # trainer wraps the logs in a tf.data Optional, which takes no variables.
-        logs[_NONFINITE_STEP] = ops.copy(self._nonfinite.step.value)
+        logs.update(self._nonfinite.logs())
         return logs
 
     @staticmethod
     def _pace(before, variables):
         """`||variables - before|| / ||before||` over all the given variables."""
-        if hasattr(_B, "squared_norms"):  # fused kernels where the backend has them
-            upd, par = _B.squared_norms(before, variables)
-        else:
-            upd = 0.0
-            par = 0.0
-            for b, v in zip(before, variables):
-                upd = upd + ops.sum(ops.square(ops.subtract(v.value, b)))
-                par = par + ops.sum(ops.square(b))
-        return ops.where(par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0)
+        upd, par = _B.squared_norms(before, variables)
+        return ops.where(
+            par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0
+        )
 
     @staticmethod
     def _grad_norm(grads, optimizer):
@@ -871,24 +725,25 @@ class GAN(keras.Model):
         with _B.no_grad():
             if _B.num_replicas() > 1:
                 grads = _B.replica_sum(grads)
-            if hasattr(_B, "squared_norm"):  # fused kernels where the backend has them
-                sq = _B.squared_norm(grads)
-            else:
-                sq = 0.0
-                for g in grads:
-                    sq = sq + ops.sum(ops.square(ops.cast(g, "float32")))
+            sq = _B.squared_norm(grads)
             norm = ops.sqrt(ops.cast(sq, "float32"))
             if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
                 # The scale `scale_loss` multiplied the loss by.
-                scale = optimizer.dynamic_scale if optimizer.built else optimizer.initial_scale
+                scale = (
+                    optimizer.dynamic_scale
+                    if optimizer.built
+                    else optimizer.initial_scale
+                )
                 norm = norm / ops.cast(scale, "float32")
         return norm
 
     def _update_ema(self):
-        m = self._gan_config["generator_ema"]
+        m = self._train_config.generator_ema
         for ema_v, v in zip(self._ema_generator.weights, self.generator.weights):
             if v.trainable:
-                ema_v.assign(m * ema_v.value + (1.0 - m) * ops.cast(v.value, ema_v.dtype))
+                ema_v.assign(
+                    m * ema_v.value + (1.0 - m) * ops.cast(v.value, ema_v.dtype)
+                )
             else:
                 ema_v.assign(v.value)
 
@@ -918,71 +773,35 @@ class GAN(keras.Model):
                 tracker.update_state(values[tracker.name])
         return {t.name: t.result() for t in trackers}
 
-    if keras.backend.backend() == "jax":
+    def train_step(self, *args: Any):
+        """One training step (`(data)`, or `(state, data)` on JAX)."""
+        return _B.train_step(self, *args)
 
-        def train_step(self, state, data):  # noqa: D102
-            return _B.train_step(self, state, data)
+    def test_step(self, *args: Any):
+        """One evaluation step (`(data)`, or `(state, data)` on JAX)."""
+        return _B.test_step(self, *args)
 
-        def test_step(self, state, data):  # noqa: D102
-            return _B.test_step(self, state, data)
+    def make_train_function(self, force: bool = False):
+        """Keras's train function, checked for non-finite steps after each call.
 
-    else:
-
-        def train_step(self, data):  # noqa: D102
-            return self._train_step_common(data)
-
-        def test_step(self, data):  # noqa: D102
-            return self._test_step_common(data)
-
-    def make_train_function(self, force: bool = False):  # noqa: D102
+        See `keras_graft.gan._nonfinite`.
+        """
         super().make_train_function(force=force)
         inner = self.train_function
-        if inner is None or getattr(inner, "_gan_checked", False):
+        if inner is None or inner is self._checked_train_function:
             return inner
-
-        # The flag is read back after every call of the train function (one
-        # step, or `steps_per_execution` steps): training stops at the call
-        # that had the first non-finite loss. The read is a sync point, but
-        # JAX and torch sync there anyway, and on TensorFlow it measured no
-        # slower than reading it every 16 calls (benchmarks/gan_step.py).
-        def checked(*args, **kwargs):
-            out = inner(*args, **kwargs)
-            # (logs, state) on JAX, logs elsewhere; the flags leave the logs here.
-            logs = out[0] if isinstance(out, tuple) else out
-            code = logs.pop(_NONFINITE_CODE, None)
-            step = logs.pop(_NONFINITE_STEP, None)
-            if code is not None and self._nonfinite_code(code):
-                _B.restore_state(self, out)
-                self._raise_if_nonfinite(code, step)
-            return out
-
-        checked._gan_checked = True
-        self.train_function = checked
-        return checked
-
-    @staticmethod
-    def _nonfinite_code(code) -> int:
-        return int(round(float(ops.convert_to_numpy(code))))
-
-    def _raise_if_nonfinite(self, code, step) -> None:
-        code = self._nonfinite_code(code)
-        step = int(round(float(ops.convert_to_numpy(step))))
-        players = [name for bit, name in ((1, "discriminator"), (2, "generator"))
-                   if code & bit]
-        opts = {"discriminator": self.d_optimizer, "generator": self.g_optimizer}
-        which = " and ".join(
-            f"the {p} loss (optimizer {type(opts[p]).__name__} {opts[p].name!r})"
-            for p in players
+        self._checked_train_function = _nonfinite.checked_train_function(
+            inner,
+            restore_state=lambda out: _B.restore_state(self, out),
+            players=lambda: {
+                "discriminator": self.d_optimizer,
+                "generator": self.g_optimizer,
+            },
         )
-        raise FloatingPointError(
-            f"GAN training stopped at step {step} (0-based count of generator "
-            f"updates): {which} became NaN or Inf, and the optimizer does not skip "
-            "non-finite steps. Lower the learning rate, check the data, use a "
-            "keras_graft optimizer with skip_nonfinite=True, or (under "
-            "mixed_float16) a keras.optimizers.LossScaleOptimizer."
-        )
+        self.train_function = self._checked_train_function
+        return self.train_function
 
-    def evaluate(self, *args: Any, **kwargs: Any):  # noqa: D102
+    def evaluate(self, *args: Any, **kwargs: Any):
         if not getattr(self, "_gan_compiled", False):
             raise RuntimeError(
                 "Call gan.compile(d_optimizer=..., g_optimizer=...) before evaluate."
@@ -994,16 +813,18 @@ class GAN(keras.Model):
 
     evaluate.__doc__ = keras.Model.evaluate.__doc__
 
-    def fit(self, *args: Any, **kwargs: Any):  # noqa: D102
+    def fit(self, *args: Any, **kwargs: Any):
         if not getattr(self, "_gan_compiled", False):
-            raise RuntimeError("Call gan.compile(d_optimizer=..., g_optimizer=...) before fit.")
+            raise RuntimeError(
+                "Call gan.compile(d_optimizer=..., g_optimizer=...) before fit."
+            )
         return super().fit(*args, **kwargs)
 
     fit.__doc__ = keras.Model.fit.__doc__
 
     # ------------------------------------------------------------ saving
 
-    def get_config(self) -> dict:  # noqa: D102
+    def get_config(self) -> dict:
         config = {
             "name": self.name,
             "generator": keras.saving.serialize_keras_object(self.generator),
@@ -1016,7 +837,7 @@ class GAN(keras.Model):
         return config
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):  # noqa: D102
+    def from_config(cls, config: dict, custom_objects=None):
         config = dict(config)
         generator = keras.saving.deserialize_keras_object(
             config.pop("generator"), custom_objects=custom_objects
@@ -1026,31 +847,30 @@ class GAN(keras.Model):
         )
         return cls(generator, discriminator, **config)
 
-    def get_compile_config(self) -> dict | None:  # noqa: D102
+    def get_compile_config(self) -> dict | None:
+        """The arguments of `compile` (optimizers serialized), or None."""
         if not getattr(self, "_gan_compiled", False):
             return None
         return {
             "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
             "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            **self._gan_config,
+            **self._train_config.to_dict(),
         }
 
-    def compile_from_config(self, config: dict) -> None:  # noqa: D102
+    def compile_from_config(self, config: dict) -> None:
         config = dict(config)
         for key in ("d_optimizer", "g_optimizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         self.compile(**config)
 
-    def get_build_config(self) -> None:  # noqa: D102
+    def get_build_config(self) -> None:
         return None
 
-    def save_own_variables(self, store) -> None:  # noqa: D102
-        super().save_own_variables(store)
+    def save_own_variables(self, store) -> None:
+        """The seed generator's state (the players save their own weights)."""
         store["seed_generator_state"] = self.seed_generator.state.numpy()
 
-    def load_own_variables(self, store) -> None:  # noqa: D102
-        own = self._trainable_variables + self._non_trainable_variables
-        for i, v in enumerate(own):
-            v.assign(store[str(i)])
+    def load_own_variables(self, store) -> None:
+        """Restore the seed generator's state."""
         if "seed_generator_state" in store.keys():
             self.seed_generator.state.assign(store["seed_generator_state"])

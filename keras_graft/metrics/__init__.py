@@ -5,8 +5,8 @@
   features of a small MNIST classifier trained on the shipped digits (offline).
 - `digit_classifier`, `digit_statistics`: that classifier and the statistics of
   the real digits, both cached on disk (``$KERAS_HOME/keras_graft``).
-- `mode_coverage` (2-D mixtures), `class_coverage` (digits), `mode_mass`, `modes_recovered`
-  (the synthetic framework).
+- `mode_coverage` (2-D mixtures), `class_coverage` (digits), `mode_mass`,
+  `modes_recovered` (the synthetic framework).
 
 Everything but the classifier is numpy, so it is the same on every backend.
 """

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_graft._utils import keras_home, save_atomically
+
 #: Name of the penultimate (feature) layer of the digit classifier.
 FEATURE_LAYER = "features"
 #: Bumped whenever the architecture or training recipe changes (part of the cache key).
@@ -32,10 +34,7 @@ def cache_dir(path: str | os.PathLike | None = None) -> str:
         str: The folder (created if missing).
     """
     if path is None:
-        home = os.environ.get("KERAS_HOME") or os.path.join(
-            os.path.expanduser("~"), ".keras"
-        )
-        path = os.path.join(home, "keras_graft")
+        path = os.path.join(keras_home(), "keras_graft")
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)
     return path
@@ -100,7 +99,11 @@ def _train(model: Any, epochs: int, seed: int, verbose: int) -> None:
         metrics=["accuracy"],
     )
     model.fit(
-        x[order], y[order], batch_size=batch_size, epochs=1, shuffle=False,
+        x[order],
+        y[order],
+        batch_size=batch_size,
+        epochs=1,
+        shuffle=False,
         verbose=verbose,
     )
 
@@ -146,9 +149,7 @@ def digit_classifier(
             model.load_weights(path)
         else:
             _train(model, epochs, seed, verbose)
-            tmp = path[: -len(".weights.h5")] + f".tmp{os.getpid()}.weights.h5"
-            model.save_weights(tmp)
-            os.replace(tmp, path)
+            save_atomically(path, model.save_weights, suffix=".weights.h5")
         _memory_cache[path] = model
         return model
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_graft._validation import check_float, fail
+
 
 def _kl_to_uniform(counts: np.ndarray) -> float:
     """KL(p || uniform) of the histogram `counts` (nan if it is empty)."""
@@ -17,6 +19,21 @@ def _kl_to_uniform(counts: np.ndarray) -> float:
         return math.nan
     p = counts[counts > 0] / total
     return float(np.sum(p * np.log(p * len(counts))))
+
+
+def _check_rows(
+    x: np.ndarray, name: str, reference: np.ndarray, reference_name: str
+) -> None:
+    """Check that `x` and `reference` are 2-D with rows of the same length."""
+    if reference.ndim != 2:
+        fail(ValueError, f"{reference_name}.shape", "(K, D)", reference.shape)
+    if x.ndim != 2 or x.shape[1] != reference.shape[1]:
+        fail(
+            ValueError,
+            f"{name}.shape",
+            f"(N, D) with D = {reference.shape[1]} as in {reference_name}",
+            x.shape,
+        )
 
 
 def _default_min_count(n: int, k: int) -> int:
@@ -85,12 +102,9 @@ def mode_coverage(
     """
     x = np.asarray(samples, dtype=np.float64)
     c = np.asarray(centers, dtype=np.float64)
-    if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1]:
-        raise ValueError(
-            f"need samples (N, D) and centers (K, D), got {x.shape}, {c.shape}"
-        )
-    if std <= 0 or threshold <= 0:
-        raise ValueError("std and threshold must be positive")
+    _check_rows(x, "samples", c, "centers")
+    std = check_float(std, "std", low=0.0, low_open=True)
+    threshold = check_float(threshold, "threshold", low=0.0, low_open=True)
     n, k = len(x), len(c)
     if min_count is None:
         min_count = _default_min_count(n, k)
@@ -207,9 +221,11 @@ def modes_recovered(
     """Count the modes u_k that some generator neuron v_i aligns with.
 
     Mode k is recovered if a neuron has ``cos(v_i, u_k) >= cos_threshold`` and,
-    when `norm_range` is given, ``lo <= ||v_i|| <= hi`` (the right scale: with a
-    cubic discriminator a neuron carrying mass 1/m_G settles near
-    ``(m_G p_k)^(1/3)``, see paper-notes).
+    when `norm_range` is given, ``lo <= ||v_i|| <= hi`` (the right scale: a
+    cubic discriminator matches third moments, so a neuron that alone carries
+    mode k, with mass 1/m_G, settles where ``||v_i||^3 / m_G = p_k``, at norm
+    ``(m_G p_k)^(1/3)``; see `SyntheticConfig.norm_range` in
+    `keras_graft.experiments.synthetic`).
 
     Args:
         generator_neurons (np.ndarray): Neurons v_i as rows, shape (m_G, d).
@@ -230,10 +246,7 @@ def modes_recovered(
     """
     v = np.asarray(generator_neurons, dtype=np.float64)
     u = np.asarray(modes, dtype=np.float64)
-    if v.ndim != 2 or u.ndim != 2 or v.shape[1] != u.shape[1]:
-        raise ValueError(
-            f"need neurons (m_G, d) and modes (K, d), got {v.shape}, {u.shape}"
-        )
+    _check_rows(v, "generator_neurons", u, "modes")
     norms = np.linalg.norm(v, axis=1)
     u_norms = np.linalg.norm(u, axis=1)
     denom = norms[:, None] * u_norms[None, :]
@@ -295,14 +308,22 @@ def mode_mass(
     """
     v = np.asarray(generator_neurons, dtype=np.float64)
     u = np.asarray(modes, dtype=np.float64)
+    if u.ndim != 2:
+        fail(ValueError, "modes.shape", "(K, d)", u.shape)
+    if v.ndim not in (2, 3) or v.shape[-1] != u.shape[1]:
+        fail(
+            ValueError,
+            "generator_neurons.shape",
+            f"(m_G, d) or (R, m_G, d) with d = {u.shape[1]} as in modes",
+            v.shape,
+        )
     single = v.ndim == 2
     if single:
         v = v[None]
-    if v.ndim != 3 or u.ndim != 2 or v.shape[-1] != u.shape[1]:
-        raise ValueError(
-            f"need neurons (m_G, d) or (R, m_G, d) and modes (K, d), got {v.shape}, {u.shape}"
-        )
-    p = np.full(len(u), 1.0 / len(u)) if probs is None else np.asarray(probs, np.float64)
+    if probs is None:
+        p = np.full(len(u), 1.0 / len(u))
+    else:
+        p = np.asarray(probs, np.float64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         dots = v @ u.T  # (R, m_G, K)
         norms = np.linalg.norm(v, axis=-1)[..., None] * np.linalg.norm(u, axis=1)

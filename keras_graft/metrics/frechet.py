@@ -13,6 +13,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from keras_graft._utils import keras_home, save_atomically
+from keras_graft._validation import fail
 from keras_graft.datasets import _network
 from keras_graft.metrics import classifier as _classifier
 
@@ -41,7 +43,7 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2 or f.shape[0] < 2:
-        raise ValueError(f"features must have shape (N >= 2, F), got {f.shape}")
+        fail(ValueError, "features.shape", "(N, F) with N >= 2", f.shape)
     return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
 
 
@@ -87,13 +89,16 @@ def frechet_distance(
     mu2 = np.atleast_1d(np.asarray(mu2, dtype=np.float64))
     sigma1 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64))
     sigma2 = np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
+    if mu1.ndim != 1:
+        fail(ValueError, "mu1.shape", "(F,)", mu1.shape)
     f = mu1.shape[0]
-    if mu1.shape != (f,) or mu2.shape != (f,):
-        raise ValueError(f"means must both have shape ({f},): {mu1.shape}, {mu2.shape}")
-    if sigma1.shape != (f, f) or sigma2.shape != (f, f):
-        raise ValueError(
-            f"covariances must have shape ({f}, {f}): {sigma1.shape}, {sigma2.shape}"
-        )
+    for name, array, shape in (
+        ("mu2", mu2, (f,)),
+        ("sigma1", sigma1, (f, f)),
+        ("sigma2", sigma2, (f, f)),
+    ):
+        if array.shape != shape:
+            fail(ValueError, f"{name}.shape", f"{shape} as mu1 is ({f},)", array.shape)
     sigma1 = (sigma1 + sigma1.T) / 2.0
     sigma2 = (sigma2 + sigma2.T) / 2.0
     w1, v1 = np.linalg.eigh(sigma1)
@@ -133,16 +138,9 @@ class DigitFeatures:
         if x.ndim == 3:
             x = x[..., None]
         if x.shape[1:] != (28, 28, 1):
-            raise ValueError(
-                f"digit features need (N, 28, 28, 1) images, got {x.shape}"
-            )
+            fail(ValueError, "images.shape", "(N, 28, 28, 1)", x.shape)
         out = self.model.predict(x, batch_size=self.batch_size, verbose=0)
         return np.asarray(out, dtype=np.float64)
-
-
-def _keras_home() -> str:
-    default = os.path.join(os.path.expanduser("~"), ".keras")
-    return os.environ.get("KERAS_HOME") or default
 
 
 def inception_weights_path() -> str:
@@ -152,7 +150,7 @@ def inception_weights_path() -> str:
         str: ``$KERAS_HOME/models/inception_v3_..._notop.h5`` (``~/.keras`` if
         ``KERAS_HOME`` is unset).
     """
-    return os.path.join(_keras_home(), "models", _INCEPTION_WEIGHTS)
+    return os.path.join(keras_home(), "models", _INCEPTION_WEIGHTS)
 
 
 class InceptionFeatures:
@@ -200,7 +198,7 @@ class InceptionFeatures:
 
         x = np.asarray(images, dtype=np.float32)
         if x.ndim != 4 or x.shape[-1] not in (1, 3):
-            raise ValueError(f"images must be (N, H, W, 1 or 3), got {x.shape}")
+            fail(ValueError, "images.shape", "(N, H, W, 1 or 3)", x.shape)
         feats = []
         for start in range(0, len(x), self.batch_size):
             batch = x[start : start + self.batch_size]
@@ -220,9 +218,7 @@ def _resolve_extractor(extractor: str | FeatureExtractor) -> FeatureExtractor:
         return DigitFeatures()
     if extractor == "inception":
         return InceptionFeatures()
-    raise ValueError(
-        f"extractor must be 'digits', 'inception' or a callable, got {extractor!r}"
-    )
+    fail(ValueError, "extractor", "'digits', 'inception' or a callable", extractor)
 
 
 class FrechetDistance:
@@ -342,8 +338,9 @@ def digit_statistics(
         clf = _classifier.digit_classifier(epochs, seed, cache_dir_path=folder)
         images, _ = load_embedded_digits(split)
         stats = feature_statistics(DigitFeatures(clf)(images))
-        tmp = path[: -len(".npz")] + f".tmp{os.getpid()}.npz"
-        np.savez(tmp, mu=stats[0], sigma=stats[1])
-        os.replace(tmp, path)
+        mu, sigma = stats
+        save_atomically(
+            path, lambda file: np.savez(file, mu=mu, sigma=sigma), suffix=".npz"
+        )
     _stats_memory[path] = stats
     return stats

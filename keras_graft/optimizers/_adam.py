@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from keras import ops
 
-from keras_graft.optimizers._base import GraftedOptimizer, check_fraction, check_positive
+from keras_graft._validation import check_float
+from keras_graft.optimizers._base import GraftedOptimizer
 
 
 class AdamGraft(GraftedOptimizer):
@@ -26,9 +27,9 @@ class AdamGraft(GraftedOptimizer):
         name: str,
         **kwargs,
     ):
-        beta_1 = check_fraction(beta_1, "beta_1")
-        beta_2 = check_fraction(beta_2, "beta_2")
-        epsilon = check_positive(epsilon, "epsilon")
+        beta_1 = check_float(beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
+        beta_2 = check_float(beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
+        epsilon = check_float(epsilon, "epsilon", low=0.0, low_open=True)
         super().__init__(learning_rate, granularity=granularity, name=name, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
@@ -38,7 +39,11 @@ class AdamGraft(GraftedOptimizer):
         )
 
     def _adam_direction(self, gradient, variable):
-        """Updates the moments; returns (gradient in the slots' dtype, m/(sqrt(v)+eps))."""
+        """Updates the moments; returns the gradient and Adam's direction.
+
+        The gradient is returned in the slots' dtype, the direction
+        ``m / (sqrt(v) + epsilon)`` in float32.
+        """
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
         gradient = ops.cast(gradient, m.dtype)
@@ -54,22 +59,6 @@ class AdamGraft(GraftedOptimizer):
             ops.add(ops.sqrt(ops.cast(v, "float32")), self.epsilon),
         )
         return gradient, direction
-
-    def _torch_adam_directions(self, grads, variables):
-        """`_adam_direction` for lists, in a few torch `_foreach` calls."""
-        import torch
-
-        index = [self._get_variable_index(v) for v in variables]
-        m = [self._momentums[i].value for i in index]
-        v = [self._velocities[i].value for i in index]
-        grads = [g.to(mm.dtype) for g, mm in zip(grads, m)]
-        torch._foreach_lerp_(m, grads, 1 - self.beta_1)
-        torch._foreach_mul_(v, self.beta_2)
-        torch._foreach_addcmul_(v, grads, grads, value=1 - self.beta_2)
-        directions = torch._foreach_div(
-            m, torch._foreach_add(torch._foreach_sqrt(v), self.epsilon)
-        )
-        return grads, [d if d.dtype == torch.float32 else d.float() for d in directions]
 
     def _alpha(self, learning_rate):
         """Adam's bias-corrected learning rate, in float32."""

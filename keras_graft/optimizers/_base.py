@@ -40,67 +40,29 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_graft._validation import check_bool, check_choice, check_float, fail
 from keras_graft.optimizers import _backend
 
 GRANULARITIES = ("variable", "layer", "global")
 
 
-def check_granularity(granularity: str) -> str:
-    if granularity not in GRANULARITIES:
-        raise ValueError(
-            f"Argument `granularity` must be one of {GRANULARITIES}; "
-            f"received granularity={granularity!r}."
-        )
-    return granularity
-
-
 def check_learning_rate(learning_rate, name: str = "learning_rate"):
-    """Rejects a negative or non-finite float learning rate (schedules pass)."""
+    """A float ``>= 0`` (as a float), a ``keras.Variable``, a tensor or a schedule."""
+    expected = (
+        "a finite float >= 0, a keras.Variable or a "
+        "`keras.optimizers.schedules.LearningRateSchedule`"
+    )
     if isinstance(learning_rate, bool):
-        raise TypeError(
-            f"Argument `{name}` must be a non-negative float or a "
-            f"`keras.optimizers.schedules.LearningRateSchedule`; received {name}=True."
-        )
+        fail(TypeError, name, expected, learning_rate)
     if isinstance(learning_rate, numbers.Real):
-        if not float(learning_rate) >= 0.0 or float(learning_rate) == float("inf"):
-            raise ValueError(
-                f"Argument `{name}` must be a finite float >= 0; "
-                f"received {name}={learning_rate!r}."
-            )
-    elif not (
+        return check_float(learning_rate, name, low=0.0)
+    if not (
         callable(learning_rate)
         or isinstance(learning_rate, keras.Variable)
         or ops.is_tensor(learning_rate)
     ):
-        raise TypeError(
-            f"Argument `{name}` must be a float, a keras.Variable or a "
-            f"`keras.optimizers.schedules.LearningRateSchedule`; received "
-            f"{type(learning_rate).__name__}."
-        )
+        fail(TypeError, name, expected, learning_rate)
     return learning_rate
-
-
-def check_fraction(value, name: str, *, closed_right: bool = False) -> float:
-    """Checks that ``value`` is a float in [0, 1) (or [0, 1])."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Argument `{name}` must be a float; received {value!r}.")
-    ok = 0.0 <= value <= 1.0 if closed_right else 0.0 <= value < 1.0
-    if not ok:
-        bound = "[0, 1]" if closed_right else "[0, 1)"
-        raise ValueError(
-            f"Argument `{name}` must be in {bound}; received {name}={value!r}."
-        )
-    return float(value)
-
-
-def check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Argument `{name}` must be a float; received {value!r}.")
-    if not value > 0 or value == float("inf"):
-        raise ValueError(
-            f"Argument `{name}` must be a finite float > 0; received {name}={value!r}."
-        )
-    return float(value)
 
 
 def _layer_of(variable) -> str:
@@ -127,6 +89,10 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     Not meant to be used directly. Sparse gradients (``tf.IndexedSlices``, JAX
     ``BCOO``) are made dense in ``apply``; the module's docstring says why.
 
+    `skip_nonfinite` and the keyword arguments below are those of every
+    optimizer of this package, documented here once. The keyword arguments are
+    Keras's base optimizer's, and act around the graft as for any optimizer.
+
     Args:
         learning_rate (float | keras.optimizers.schedules.LearningRateSchedule):
             the learning rate.
@@ -135,10 +101,35 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             Inf leaves the variables and the optimizer's state (its
             `iterations` included) unchanged, and `skipped_steps` counts it,
             as optax's `apply_if_finite`. Defaults to False.
-        **kwargs (Any): the base optimizer's arguments (weight_decay, clipnorm,
-            clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, loss_scale_factor,
-            gradient_accumulation_steps, name).
+        **kwargs (Any): Keras's base-optimizer arguments, below.
+
+    Keyword Args:
+        name (str): the optimizer's name, which prefixes the names of its
+            variables. Defaults to the class's own (e.g. "ada_nsgda").
+        weight_decay (float | None): decoupled weight decay: before each step,
+            every variable is multiplied by ``1 - weight_decay * learning_rate``
+            (as in Keras's AdamW). Defaults to None (no decay).
+        clipnorm (float | None): clip each variable's gradient to this norm.
+            Defaults to None.
+        clipvalue (float | None): clip each gradient entry to
+            ``[-clipvalue, clipvalue]``. Defaults to None.
+        global_clipnorm (float | None): clip all gradients together to this
+            global norm. Defaults to None.
+        use_ema (bool): keep an exponential moving average (EMA) of the
+            variables. Defaults to False.
+        ema_momentum (float): the EMA's momentum, with ``average <-
+            ema_momentum * average + (1 - ema_momentum) * value``; only with
+            `use_ema`. Defaults to 0.99.
+        ema_overwrite_frequency (int | None): every this many steps, overwrite
+            the variables with their EMA; with None, only when
+            `finalize_variable_values()` is called (`fit` calls it after the
+            last epoch). Only with `use_ema`. Defaults to None.
+        loss_scale_factor (float | None): the loss is multiplied by this
+            factor and the gradients divided by it before the step (against
+            underflow in mixed precision). Defaults to None.
+        gradient_accumulation_steps (int | None): update the variables only
+            every this many steps, with the mean of the gradients of those
+            steps. Defaults to None.
     """
 
     def __init__(
@@ -148,13 +139,9 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         skip_nonfinite: bool = False,
         **kwargs,
     ):
-        check_learning_rate(learning_rate)
-        check_granularity(granularity)
-        if not isinstance(skip_nonfinite, bool):
-            raise TypeError(
-                "Argument `skip_nonfinite` must be a bool; received "
-                f"{skip_nonfinite!r}."
-            )
+        learning_rate = check_learning_rate(learning_rate)
+        granularity = check_choice(granularity, "granularity", GRANULARITIES)
+        skip_nonfinite = check_bool(skip_nonfinite, "skip_nonfinite")
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.granularity = granularity
         self.skip_nonfinite = skip_nonfinite
@@ -195,7 +182,11 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
                 self.build(trainable_variables)
         # Apply, then put back the previous state if any gradient is not finite
         # (a select, not a branch: the same on every backend and under jit).
-        state = [v for v in trainable_variables + self.variables if v is not self._skipped_steps]
+        state = [
+            v
+            for v in trainable_variables + self.variables
+            if v is not self._skipped_steps
+        ]
         before = [ops.copy(v.value) for v in state]
         super().apply(grads, trainable_variables)
         finite = ops.all(
@@ -268,23 +259,27 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         _backend.update_step(self, grads, trainable_variables, learning_rate)
 
-    def _grafted_update(self, grads, variables, learning_rate, rules=None):
+    def _grafted_update(self, grads, variables, learning_rate, fused_rule=None):
         """One update: rules, block norms, step (the same on every backend).
 
         Args:
             grads: gradients, one per variable.
             variables: the variables to update.
             learning_rate: the current learning rate.
-            rules: optional multi-tensor version of `_rule` (a backend fast
-                path) taking lists and returning the magnitude contributions
-                (a float32 vector or None) and the list of directions.
+            fused_rule: optional form of ``_rule`` over all variables at once
+                (a backend's multi-tensor path, see ``_backend/torch.py``),
+                called as ``fused_rule(self, grads, variables, learning_rate)``
+                and returning the magnitude contributions (a float32 vector
+                or None) and the list of directions.
         """
-        if rules is None:
+        if fused_rule is None:
             parts = [self._rule(g, v, learning_rate) for g, v in zip(grads, variables)]
             magnitude_sq = [p[0] for p in parts]
             directions = [p[1] for p in parts]
         else:
-            magnitude_sq, directions = rules(list(grads), list(variables), learning_rate)
+            magnitude_sq, directions = fused_rule(
+                self, list(grads), list(variables), learning_rate
+            )
         if isinstance(magnitude_sq, (list, tuple)):
             if magnitude_sq[0] is None:
                 magnitude_sq = None

@@ -33,10 +33,11 @@ class AdaDir(AdamGraft):
         epsilon (float): Adam's "epsilon hat". Defaults to 1e-7.
         granularity (str): what a block is: "variable" (default), "layer" or
             "global".
-        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`).
+        **kwargs (Any): `skip_nonfinite` and Keras's base-optimizer arguments
+            (`name`, `weight_decay`, clipping, EMA, loss scaling, gradient
+            accumulation), shared by every optimizer of this package and
+            documented once under
+            [`GraftedOptimizer`][keras_graft.optimizers.GraftedOptimizer].
     """
 
     def __init__(
@@ -49,18 +50,12 @@ class AdaDir(AdamGraft):
         name: str = "ada_dir",
         **kwargs,
     ):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, granularity, name, **kwargs)
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, granularity, name, **kwargs
+        )
 
     def _rule(self, gradient, variable, learning_rate):
         gradient, direction = self._adam_direction(gradient, variable)
         lr = ops.cast(learning_rate, "float32")
-        magnitude_sq = ops.square(lr) * ops.sum(ops.square(ops.cast(gradient, "float32")))
-        return magnitude_sq, direction
-
-    def _torch_foreach_rule(self, grads, variables, learning_rate):
-        import torch
-
-        grads, directions = self._torch_adam_directions(grads, variables)
-        lr = ops.cast(learning_rate, "float32")
-        norms = torch._foreach_norm([g if g.dtype == torch.float32 else g.float() for g in grads])
-        return lr * lr * torch.stack(norms) ** 2, directions
+        gradient_sq = ops.sum(ops.square(ops.cast(gradient, "float32")))
+        return ops.square(lr) * gradient_sq, direction

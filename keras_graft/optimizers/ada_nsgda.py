@@ -51,10 +51,11 @@ class AdaNSGDA(AdamGraft):
             ``sqrt(v_t)`` before bias correction). Defaults to 1e-7.
         granularity (str): what a block is: "variable" (default), "layer" or
             "global".
-        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`).
+        **kwargs (Any): `skip_nonfinite` and Keras's base-optimizer arguments
+            (`name`, `weight_decay`, clipping, EMA, loss scaling, gradient
+            accumulation), shared by every optimizer of this package and
+            documented once under
+            [`GraftedOptimizer`][keras_graft.optimizers.GraftedOptimizer].
     """
 
     def __init__(
@@ -67,16 +68,11 @@ class AdaNSGDA(AdamGraft):
         name: str = "ada_nsgda",
         **kwargs,
     ):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, granularity, name, **kwargs)
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, granularity, name, **kwargs
+        )
 
     def _rule(self, gradient, variable, learning_rate):
         gradient, adam = self._adam_direction(gradient, variable)
-        magnitude_sq = ops.square(self._alpha(learning_rate)) * ops.sum(ops.square(adam))
-        return magnitude_sq, gradient
-
-    def _torch_foreach_rule(self, grads, variables, learning_rate):
-        import torch
-
-        grads, adam = self._torch_adam_directions(grads, variables)
         alpha = self._alpha(learning_rate)
-        return alpha * alpha * torch.stack(torch._foreach_norm(adam)) ** 2, grads
+        return ops.square(alpha) * ops.sum(ops.square(adam)), gradient

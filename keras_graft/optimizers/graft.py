@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_graft.optimizers._base import GraftedOptimizer, check_learning_rate
+from keras_graft._validation import fail
+from keras_graft.optimizers._base import GraftedOptimizer
 
 # Base-optimizer options that the graft applies itself; a child must not carry
 # them, since the graft calls the child's `update_step` only.
@@ -71,10 +72,11 @@ class Graft(GraftedOptimizer):
         learning_rate (float | keras.optimizers.schedules.LearningRateSchedule | None):
             the magnitude child's learning rate; `None` (default) takes the
             magnitude's own.
-        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`).
+        **kwargs (Any): `skip_nonfinite` and Keras's base-optimizer arguments
+            (`name`, `weight_decay`, clipping, EMA, loss scaling, gradient
+            accumulation), shared by every optimizer of this package and
+            documented once under
+            [`GraftedOptimizer`][keras_graft.optimizers.GraftedOptimizer].
     """
 
     def __init__(
@@ -97,7 +99,6 @@ class Graft(GraftedOptimizer):
             )
         if learning_rate is None:
             learning_rate = _learning_rate_of(magnitude)
-        check_learning_rate(learning_rate)
         super().__init__(learning_rate, granularity=granularity, name=name, **kwargs)
         self.magnitude = magnitude
         self.direction = direction
@@ -110,12 +111,14 @@ class Graft(GraftedOptimizer):
         self.magnitude.build(var_list)
         self.direction.build(var_list)
 
-    def _grafted_update(self, grads, variables, learning_rate, rules=None):
+    def _grafted_update(self, grads, variables, learning_rate, fused_rule=None):
         for child in (self.magnitude, self.direction):
             _before_step(child)
-        super()._grafted_update(grads, variables, learning_rate, rules)
+        super()._grafted_update(grads, variables, learning_rate, fused_rule)
         for child in (self.magnitude, self.direction):
-            child._iterations.assign_add(ops.cast(1, child._iterations.dtype))
+            # A child has no gradient accumulation (see `_resolve`), so its
+            # `iterations` is its step counter itself, a variable.
+            child.iterations.assign_add(ops.cast(1, child.iterations.dtype))
 
     def _rule(self, gradient, variable, learning_rate):
         magnitude_step = _child_step(self.magnitude, gradient, variable, learning_rate)
@@ -214,6 +217,8 @@ def _child_step(child, gradient, variable, learning_rate):
             "`assign_add` or `assign_sub`."
         )
     step = ops.negative(recorder.delta)
+    # `_use_weight_decay` applies the child's `exclude_from_weight_decay`; no
+    # public method does.
     if child.weight_decay is not None and child._use_weight_decay(variable):
         decay = ops.cast(child.weight_decay, "float32") * ops.cast(
             learning_rate, "float32"
@@ -229,12 +234,15 @@ def _before_step(child):
     momentum schedule, updated in its `_backend_update_step`.
     """
     if isinstance(child, keras.optimizers.Nadam):
+        # Nadam keeps the product in `_u_product`, which has no public name.
         dtype = child._u_product.dtype
         factor = 1.0 - 0.5 * ops.power(0.96, ops.cast(child.iterations + 1, dtype))
         child.assign(child._u_product, child._u_product * child.beta_1 * factor)
 
 
 def _learning_rate_of(optimizer):
+    """`optimizer`'s learning rate as given: a float, a schedule or a callable."""
+    # `_learning_rate`: the public `learning_rate` evaluates a schedule.
     lr = optimizer._learning_rate
     if isinstance(lr, keras.Variable):
         return float(ops.convert_to_numpy(lr))
@@ -253,10 +261,12 @@ def _resolve(optimizer, name: str):
                 f"{optimizer!r}: {error}"
             ) from None
     if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(
-            f"Argument `{name}` must be a `keras.optimizers.Optimizer` instance, "
-            f"a name such as 'adam', or a config dict; received "
-            f"{type(optimizer).__name__}."
+        fail(
+            TypeError,
+            name,
+            "a `keras.optimizers.Optimizer` instance, a name such as 'adam', "
+            "or a config dict",
+            optimizer,
         )
     if isinstance(optimizer, (keras.optimizers.LossScaleOptimizer, GraftedOptimizer)):
         raise ValueError(
@@ -264,18 +274,13 @@ def _resolve(optimizer, name: str):
             "does not take a per-variable step of its own. Pass a per-variable "
             "optimizer such as Adam or SGD (loss scaling wraps the graft)."
         )
-    for cls in type(optimizer).__mro__:
-        if cls is keras.optimizers.Nadam or cls.__module__.startswith(
-            ("keras.src.backend.", "keras.src.optimizers.base_optimizer")
-        ):
-            continue
-        if "_backend_update_step" in vars(cls) or "apply" in vars(cls):
-            raise ValueError(
-                f"Argument `{name}` cannot be grafted: {type(optimizer).__name__} "
-                "replaces the per-variable update (`apply` or "
-                "`_backend_update_step`), so its step cannot be read variable "
-                "by variable."
-            )
+    if _replaces_per_variable_update(optimizer):
+        raise ValueError(
+            f"Argument `{name}` cannot be grafted: {type(optimizer).__name__} "
+            "replaces the per-variable update (`apply` or "
+            "`_backend_update_step`), so its step cannot be read variable "
+            "by variable."
+        )
     for option in _OUTER_OPTIONS:
         if getattr(optimizer, option, None):
             raise ValueError(
@@ -288,3 +293,22 @@ def _resolve(optimizer, name: str):
             "variables; pass a fresh (unbuilt) optimizer."
         )
     return optimizer
+
+
+def _replaces_per_variable_update(optimizer) -> bool:
+    """Whether a class of `optimizer` replaces Keras's per-variable update.
+
+    Keras's own base classes (`keras.optimizers.Optimizer` and those under it)
+    define `apply` and `_backend_update_step`, which call `update_step`; so
+    does Nadam, whose extra once-per-step work `_before_step` repeats.
+    """
+    for cls in type(optimizer).__mro__:
+        if cls in keras.optimizers.Optimizer.__mro__ or cls is keras.optimizers.Nadam:
+            continue
+        # The fused classes Keras's torch backend swaps in for its own
+        # optimizers have no public name: they are known by their module.
+        if cls.__module__.startswith("keras.src.backend.torch."):
+            continue
+        if "_backend_update_step" in vars(cls) or "apply" in vars(cls):
+            return True
+    return False

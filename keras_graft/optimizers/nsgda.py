@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keras_graft.optimizers._base import GraftedOptimizer, check_fraction
+from keras_graft._validation import check_bool, check_choice, check_float
+from keras_graft.optimizers._base import GraftedOptimizer
 
 SCALES = ("constant", "sqrt_size")
 
@@ -58,10 +59,11 @@ class NSGDA(GraftedOptimizer):
             depends on its size. Defaults to "constant".
         granularity (str): what a block is: "variable" (default), "layer" or
             "global".
-        **kwargs (Any): base optimizer arguments (`name`, `weight_decay`, `clipnorm`,
-            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
-            `ema_overwrite_frequency`, `loss_scale_factor`,
-            `gradient_accumulation_steps`).
+        **kwargs (Any): `skip_nonfinite` and Keras's base-optimizer arguments
+            (`name`, `weight_decay`, clipping, EMA, loss scaling, gradient
+            accumulation), shared by every optimizer of this package and
+            documented once under
+            [`GraftedOptimizer`][keras_graft.optimizers.GraftedOptimizer].
     """
 
     def __init__(
@@ -74,13 +76,9 @@ class NSGDA(GraftedOptimizer):
         name: str = "nsgda",
         **kwargs,
     ):
-        momentum = check_fraction(momentum, "momentum")
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"Argument `nesterov` must be a bool; received {nesterov!r}.")
-        if scale not in SCALES:
-            raise ValueError(
-                f"Argument `scale` must be one of {SCALES}; received scale={scale!r}."
-            )
+        momentum = check_float(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        nesterov = check_bool(nesterov, "nesterov")
+        scale = check_choice(scale, "scale", SCALES)
         super().__init__(learning_rate, granularity=granularity, name=name, **kwargs)
         self.momentum, self.nesterov, self.scale = momentum, nesterov, scale
 
@@ -97,19 +95,6 @@ class NSGDA(GraftedOptimizer):
         self.assign(u, ops.add(ops.multiply(u, self.momentum), gradient))
         if self.nesterov:
             return None, ops.add(gradient, ops.multiply(u, self.momentum))
-        return None, u
-
-    def _torch_foreach_rule(self, grads, variables, learning_rate):
-        import torch
-
-        if self.momentum == 0:
-            return None, list(grads)
-        u = [self._momentums[self._get_variable_index(v)].value for v in variables]
-        grads = [g.to(uu.dtype) for g, uu in zip(grads, u)]
-        torch._foreach_mul_(u, self.momentum)
-        torch._foreach_add_(u, grads)
-        if self.nesterov:
-            return None, torch._foreach_add(grads, u, alpha=self.momentum)
         return None, u
 
     def _block_magnitude(self, magnitude_sq, block_size, learning_rate):

@@ -50,9 +50,17 @@ def test_train_test_split_is_first_8000_last_2000():
 def test_limit_and_bad_arguments():
     x, y = datasets.load_embedded_digits("test", limit=5)
     assert x.shape == (5, 28, 28, 1) and y.shape == (5,)
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `split` must be one of "
+        r"\['all', 'train', 'test'\]; "
+        r"received split='validation'\.",
+    ):
         datasets.load_embedded_digits("validation")
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(
+        ValueError,
+        match="Argument `limit` must be None or an int >= 1; received limit=0.",
+    ):
         datasets.load_embedded_digits(limit=0)
 
 

@@ -76,9 +76,7 @@ def test_offline_download_fails_fast_with_a_clear_error(monkeypatch, tmp_path):
     def no_download(*args, **kwargs):  # would be a real network attempt
         raise AssertionError("download_and_prepare must not be called")
 
-    monkeypatch.setattr(
-        tfds.core.DatasetBuilder, "download_and_prepare", no_download
-    )
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", no_download)
     start = time.perf_counter()
     with pytest.raises(datasets.DatasetUnavailableError, match="load_embedded_digits"):
         datasets.load_images("mnist", data_dir=tmp_path)
@@ -90,6 +88,17 @@ def test_embedded_digits_by_name():
     x2, y2 = datasets.load_embedded_digits("test", limit=7)
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(y, y2)
+
+
+def test_limit_is_checked_before_any_loading():
+    # tfds is never reached: a mistyped dataset name does not matter here.
+    with pytest.raises(
+        ValueError,
+        match="Argument `limit` must be None or an int >= 1; received limit=0.",
+    ):
+        datasets.load_images("no_such_dataset", limit=0)
+    with pytest.raises(TypeError, match="Argument `limit` must be None or an int"):
+        datasets.load_images("embedded_digits", limit=2.5)
 
 
 def test_probe_on_local_sockets_only():

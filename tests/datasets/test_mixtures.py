@@ -75,10 +75,35 @@ def test_synthetic_modes_imbalanced_and_noiseless():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [dict(dim=2, num_modes=3), dict(num_modes=2, probs=[1.0]),
-     dict(num_modes=2, probs=[-1.0, 2.0]), dict(noise_std=-0.1)],
+    "kwargs, message",
+    [
+        (
+            dict(dim=2, num_modes=3),
+            r"Argument `num_modes` must be an int in \[1, dim=2\]; "
+            r"received num_modes=3\.",
+        ),
+        (
+            dict(num_modes=2, probs=[1.0]),
+            "Argument `probs` must be 2 non-negative numbers with a positive sum",
+        ),
+        (dict(num_modes=2, probs=[-1.0, 2.0]), "Argument `probs` must be"),
+        (
+            dict(noise_std=-0.1),
+            "Argument `noise_std` must be a finite float >= 0; "
+            "received noise_std=-0.1.",
+        ),
+    ],
 )
-def test_synthetic_modes_rejects_bad_arguments(kwargs):
-    with pytest.raises(ValueError):
+def test_synthetic_modes_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
         datasets.synthetic_modes(**kwargs)
+
+
+def test_mixtures_reject_bad_sizes():
+    with pytest.raises(
+        ValueError,
+        match="Argument `num_modes` must be an int >= 1; received num_modes=0.",
+    ):
+        datasets.GaussianMixture2D.ring(num_modes=0)
+    with pytest.raises(TypeError, match="Argument `grid` must be an int >= 1"):
+        datasets.grid_of_gaussians(10, grid=2.5)

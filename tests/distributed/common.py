@@ -13,7 +13,9 @@ FACTORIES = {
     "ada_nsgda": lambda g: optimizers.AdaNSGDA(0.02, granularity=g),
     "ada_dir": lambda g: optimizers.AdaDir(0.05, granularity=g),
     "nsgda": lambda g: optimizers.NSGDA(0.02, momentum=0.5, granularity=g),
-    "graft": lambda g: optimizers.Graft("adam", keras.optimizers.SGD(momentum=0.9), granularity=g),
+    "graft": lambda g: optimizers.Graft(
+        "adam", keras.optimizers.SGD(momentum=0.9), granularity=g
+    ),
 }
 
 
@@ -25,7 +27,7 @@ def data():
 
 
 def compiled_model(name, granularity):
-    """The seeded 8 -> 16 -> 4 MLP (layers "d1", "d2") compiled with optimizer `name`."""
+    """The seeded 8 -> 16 -> 4 MLP (layers "d1", "d2") compiled with `name`."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
@@ -41,5 +43,6 @@ def compiled_model(name, granularity):
 def rel(a_list, b_list):
     """Largest relative difference between corresponding arrays."""
     return max(
-        float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)) for a, b in zip(a_list, b_list)
+        float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
+        for a, b in zip(a_list, b_list)
     )

@@ -19,7 +19,11 @@ else:
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
-        cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+        cpu,
+        [
+            tf.config.LogicalDeviceConfiguration(),
+            tf.config.LogicalDeviceConfiguration(),
+        ],
     )
 
 import keras  # noqa: E402
@@ -32,8 +36,11 @@ from tests.gan.helpers import mlp_pair, ring_of_gaussians  # noqa: E402
 
 def build():
     gan = keras_graft.GAN(*mlp_pair(seed=1), seed=7)
-    gan.compile(optimizers.AdaNSGDA(1e-2, beta_1=0.5), keras.optimizers.Adam(1e-2, beta_1=0.5),
-                d_steps=2)
+    gan.compile(
+        optimizers.AdaNSGDA(1e-2, beta_1=0.5),
+        keras.optimizers.Adam(1e-2, beta_1=0.5),
+        d_steps=2,
+    )
     return gan
 
 
@@ -46,7 +53,10 @@ def train(mode):
     else:
         if mode == "data_parallel":
             keras.distribution.set_distribution(
-                keras.distribution.DataParallel(devices=keras.distribution.list_devices()))
+                keras.distribution.DataParallel(
+                    devices=keras.distribution.list_devices()
+                )
+            )
         gan = build()
     try:
         h = gan.fit(data, batch_size=32, epochs=2, shuffle=False, verbose=0)
@@ -61,11 +71,17 @@ def train(mode):
 def main():
     single, s1, logs1 = train("single")
     multi, s2, logs2 = train("mirrored" if BACKEND == "tensorflow" else "data_parallel")
-    rel = max(float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
-              for a, b in zip(multi, single))
+    rel = max(
+        float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12))
+        for a, b in zip(multi, single)
+    )
     log_diff = max(abs(logs1[k] - logs2[k]) / max(abs(logs1[k]), 1e-6) for k in logs1)
-    print("RESULT " + json.dumps({"rel": rel, "steps": [s1, s2], "log_rel": log_diff,
-                                  "logs": [logs1, logs2]}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {"rel": rel, "steps": [s1, s2], "log_rel": log_diff, "logs": [logs1, logs2]}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,13 +40,19 @@ def main():
     for name in sorted(FACTORIES):
         for granularity in ("variable", "layer", "global"):
             single, _, _ = train(name, granularity)
-            dp, _, _ = train(name, granularity, keras.distribution.DataParallel(devices=devices))
+            dp, _, _ = train(
+                name, granularity, keras.distribution.DataParallel(devices=devices)
+            )
             mesh = keras.distribution.DeviceMesh((1, 2), ["batch", "model"], devices)
             layout = keras.distribution.LayoutMap(mesh)
             layout[".*d1/kernel"] = (None, "model")
             layout[".*d2/kernel"] = ("model", None)
             mp, shards, sharding = train(
-                name, granularity, keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
+                name,
+                granularity,
+                keras.distribution.ModelParallel(
+                    layout_map=layout, batch_dim_name="batch"
+                ),
             )
             results["runs"].append(
                 {

@@ -12,12 +12,20 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def _run(backend):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, os.path.join(HERE, "gan_parallel.py"), backend],
-                         env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    env = dict(
+        os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, "gan_parallel.py"), backend],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert out.returncode == 0 and lines, out.stderr[-4000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 @pytest.mark.backend("tensorflow")

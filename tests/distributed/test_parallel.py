@@ -16,7 +16,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def _run(script):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     out = subprocess.run(
         [sys.executable, os.path.join(HERE, script)],
         env=env,

@@ -16,7 +16,8 @@ import tensorflow as tf  # noqa: E402
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
-    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+    cpu,
+    [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()],
 )
 
 import keras  # noqa: E402
@@ -37,7 +38,9 @@ def train(name, granularity, strategy=None):
     if strategy is not None:  # the two replicas' copies of every variable agree
         for v in model.trainable_variables + model.optimizer.variables:
             copies = [np.asarray(c) for c in v.value.values]
-            spread = max(spread, max(float(np.max(np.abs(c - copies[0]))) for c in copies))
+            spread = max(
+                spread, max(float(np.max(np.abs(c - copies[0]))) for c in copies)
+            )
     iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
     return [np.asarray(w) for w in model.get_weights()], iterations, spread
 

@@ -8,8 +8,6 @@ headless-browser check) is collected only in the JAX process: it runs once per
 `KERAS_BACKEND=jax python -m pytest tests/docs/test_site.py`.
 """
 
-import os
-
 import keras
 
 collect_ignore = []

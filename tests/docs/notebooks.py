@@ -29,12 +29,20 @@ TUTORIALS = os.path.join(ROOT, "tutorials")
 def notebooks() -> list[str]:
     """Paths of the tutorial notebooks, in order."""
     return sorted(
-        os.path.join(TUTORIALS, n) for n in os.listdir(TUTORIALS) if n.endswith(".ipynb")
+        os.path.join(TUTORIALS, n)
+        for n in os.listdir(TUTORIALS)
+        if n.endswith(".ipynb")
     )
 
 
-def execute(path: str, backend: str, size: str, timeout: int = 900, cwd: str | None = None,
-            installed: bool = False):
+def execute(
+    path: str,
+    backend: str,
+    size: str,
+    timeout: int = 900,
+    cwd: str | None = None,
+    installed: bool = False,
+):
     """Run a notebook in a fresh kernel with KERAS_BACKEND and the tutorial size set.
 
     With ``installed=True`` the kernel imports the keras_graft installed in
@@ -54,7 +62,9 @@ def execute(path: str, backend: str, size: str, timeout: int = 900, cwd: str | N
     env.pop("MPLBACKEND", None)
     if not installed:
         # The repository's keras_graft wins over any other installed copy.
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (ROOT, env.get("PYTHONPATH")) if p
+        )
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -83,7 +93,8 @@ def strip_log_noise(nb):
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
                 lines = [
-                    line for line in out["text"].splitlines(True)
+                    line
+                    for line in out["text"].splitlines(True)
                     if not _NOISE.match(line.rstrip("\n"))
                 ]
                 if not "".join(lines).strip():
@@ -94,9 +105,13 @@ def strip_log_noise(nb):
     return nb
 
 
-_PIN = re.compile(r"(keras-graft(?:\[[a-z,]+\])? @ git\+https://[^@\"\s]+@)([0-9A-Za-z._-]+)")
+_PIN = re.compile(
+    r"(keras-graft(?:\[[a-z,]+\])? @ git\+https://[^@\"\s]+@)([0-9A-Za-z._-]+)"
+)
 # What must not appear in stored outputs: absolute paths of the machine that ran them.
-_MACHINE_PATH = re.compile(r"(/root/|/home/[\w.-]+/|/work/|/tmp/|/Users/[\w.-]+/|[A-Z]:\\Users)")
+_MACHINE_PATH = re.compile(
+    r"(/root/|/home/[\w.-]+/|/work/|/tmp/|/Users/[\w.-]+/|[A-Z]:\\Users)"
+)
 
 
 def pin(ref: str) -> list[str]:
@@ -137,7 +152,9 @@ def stored_output_problems(nb, size: str = "small") -> list[str]:
     for i, text in texts:
         found = _MACHINE_PATH.search(text)
         if found:
-            problems.append(f"cell {i}: machine path {found.group(0)!r} in {text[:80]!r}")
+            problems.append(
+                f"cell {i}: machine path {found.group(0)!r} in {text[:80]!r}"
+            )
         if re.search(r"\bWarning\b|WARNING", text):
             problems.append(f"cell {i}: warning text {text[:80]!r}")
     if not any(f"size: {size}" in text for _, text in texts):
@@ -159,30 +176,55 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="small", choices=["ci", "small", "full"])
     parser.add_argument("--save", action="store_true", help="write outputs back")
-    parser.add_argument("--timeout", type=int, default=3600,
-                        help="seconds a cell may run (default 3600)")
-    parser.add_argument("--installed", action="store_true",
-                        help="import the installed keras_graft, not this checkout's "
-                             "(run from outside the checkout)")
-    parser.add_argument("--pin", action="store_true",
-                        help="pin the install cells to the last commit of keras_graft/")
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=3600,
+        help="seconds a cell may run (default 3600)",
+    )
+    parser.add_argument(
+        "--installed",
+        action="store_true",
+        help="import the installed keras_graft, not this checkout's "
+        "(run from outside the checkout)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the install cells to the last commit of keras_graft/",
+    )
     parser.add_argument("names", nargs="*", help="notebooks (default: all)")
     args = parser.parse_args()
     if args.pin:
         import subprocess
 
-        ref = subprocess.run(["git", "log", "-1", "--format=%H", "--", "keras_graft"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        ref = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", "keras_graft"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         print(f"pinned {len(pin(ref))} notebooks to {ref}")
         return 0
     backend = os.environ.get("KERAS_BACKEND", "jax")
-    paths = [p for p in notebooks() if not args.names or any(n in p for n in args.names)]
+    paths = [
+        p for p in notebooks() if not args.names or any(n in p for n in args.names)
+    ]
     for path in paths:
-        nb, seconds = execute(path, backend, args.size, timeout=args.timeout,
-                              installed=args.installed,
-                              cwd=os.getcwd() if args.installed else None)
+        nb, seconds = execute(
+            path,
+            backend,
+            args.size,
+            timeout=args.timeout,
+            installed=args.installed,
+            cwd=os.getcwd() if args.installed else None,
+        )
         errors = error_outputs(nb)
-        print(f"{os.path.basename(path)}: {seconds:.1f} s, {len(errors)} errors", flush=True)
+        print(
+            f"{os.path.basename(path)}: {seconds:.1f} s, {len(errors)} errors",
+            flush=True,
+        )
         if args.save:
             nb = strip_log_noise(nb)
             problems = stored_output_problems(nb, args.size)

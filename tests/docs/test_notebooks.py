@@ -35,7 +35,9 @@ def test_notebook_runs_at_ci_size(path, tmp_path):
     backend = keras.backend.backend()
     start = time.perf_counter()
     try:
-        nb, seconds = notebooks.execute(path, backend, "ci", timeout=300, cwd=str(tmp_path))
+        nb, seconds = notebooks.execute(
+            path, backend, "ci", timeout=300, cwd=str(tmp_path)
+        )
     except Exception as error:  # nbclient's CellExecutionError carries the traceback
         pytest.fail(f"{os.path.basename(path)} failed on {backend}:\n{error}")
     assert notebooks.error_outputs(nb) == []
@@ -51,15 +53,23 @@ def test_notebook_structure(path):
     name = os.path.basename(path)
     sources = [c.source for c in nb.cells]
     text = "\n".join(sources)
-    assert f"tutorials/{name})" in sources[1]  # the badge (its repository: test_repository)
+    assert (
+        f"tutorials/{name})" in sources[1]
+    )  # the badge (its repository: test_repository)
     # keras.io header: title, author, dates, a one-line description.
     header = sources[0]
     assert header.startswith("# ")
-    for field in ("**Author:**", "**Date created:**", "**Last modified:**", "**Description:**"):
+    for field in (
+        "**Author:**",
+        "**Date created:**",
+        "**Last modified:**",
+        "**Description:**",
+    ):
         assert field in header, f"{name}: header lacks {field}"
     assert "## Setup" in sources and "## Conclusions" in "\n".join(sources)
-    assert re.search(r'"small" [0-9]', header) or re.search(r'"small" about [0-9]', header), (
-        f"{name}: the header must state the measured run time of the small size")
+    assert re.search(r'"small" [0-9]', header) or re.search(
+        r'"small" about [0-9]', header
+    ), f"{name}: the header must state the measured run time of the small size"
     assert "RUNTIME_SMALL" not in text and "CONCLUSION_TEXT" not in text
     assert 'find_spec("keras_graft") is None' in text and "keras-graft" in text
     backend_cell = next(i for i, s in enumerate(sources) if "KERAS_BACKEND" in s)
@@ -102,16 +112,30 @@ def test_the_stored_output_check_catches_what_it_should():
     import nbformat
     from nbformat.v4 import new_code_cell, new_output
 
-    clean = new_code_cell("print(1)", outputs=[new_output("stream", name="stdout",
-                                                           text="backend: jax | size: small\n")])
+    clean = new_code_cell(
+        "print(1)",
+        outputs=[
+            new_output("stream", name="stdout", text="backend: jax | size: small\n")
+        ],
+    )
     nb = nbformat.v4.new_notebook(cells=[clean])
     assert notebooks.stored_output_problems(nb, "small") == []
-    assert notebooks.stored_output_problems(nb, "full") == ["no output says 'size: full'"]
-    noisy = new_code_cell("x", outputs=[
-        new_output("stream", name="stderr", text="WARNING:absl:Variant folder /root/x\n"),
-        new_output("execute_result", data={"text/plain": "'/work/main/tutorials'"},
-                   execution_count=1),
-    ])
+    assert notebooks.stored_output_problems(nb, "full") == [
+        "no output says 'size: full'"
+    ]
+    noisy = new_code_cell(
+        "x",
+        outputs=[
+            new_output(
+                "stream", name="stderr", text="WARNING:absl:Variant folder /root/x\n"
+            ),
+            new_output(
+                "execute_result",
+                data={"text/plain": "'/work/main/tutorials'"},
+                execution_count=1,
+            ),
+        ],
+    )
     nb.cells.append(noisy)
     problems = notebooks.stored_output_problems(nb, "small")
     assert any("stderr" in p for p in problems)

@@ -35,7 +35,9 @@ def _sources(path: str) -> list[str]:
 
 def install_pins(path: str) -> list[tuple[str, str, str]]:
     """The (extras, repository URL, ref) of every git install in a notebook."""
-    pattern = re.compile(r'keras-graft(\[[a-z,]+\])? @ git\+(https://[^@"\s]+)@([0-9A-Za-z._-]+)')
+    pattern = re.compile(
+        r'keras-graft(\[[a-z,]+\])? @ git\+(https://[^@"\s]+)@([0-9A-Za-z._-]+)'
+    )
     return [m.groups() for s in _sources(path) for m in pattern.finditer(s)]
 
 
@@ -54,15 +56,21 @@ def test_badge_and_install_cell_name_the_pyproject_repository(path):
     owner_name = repo.removeprefix("https://github.com/")
     name = os.path.basename(path)
     text = "\n".join(_sources(path))
-    badges = re.findall(r"https://colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/"
-                        r"[\w.-]+/tutorials/([\w.-]+\.ipynb)", text)
+    badges = re.findall(
+        r"https://colab\.research\.google\.com/github/([\w.-]+/[\w.-]+)/blob/"
+        r"[\w.-]+/tutorials/([\w.-]+\.ipynb)",
+        text,
+    )
     assert badges == [(owner_name, name)], badges
     pins = install_pins(path)
     assert len(pins) == 1, f"{name}: expected one pinned git install, found {pins}"
     extras, url, ref = pins[0]
     assert url == repo + ".git" or url == repo, url
     assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{name}: pin a full commit, got {ref!r}"
-    assert "pip install -q keras-graft\"" not in text and "install -q keras-graft)" not in text
+    assert (
+        'pip install -q keras-graft"' not in text
+        and "install -q keras-graft)" not in text
+    )
 
 
 def test_every_notebook_pins_one_commit_with_this_checkout_s_library():
@@ -74,27 +82,44 @@ def test_every_notebook_pins_one_commit_with_this_checkout_s_library():
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
 
     if git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
-        # A shallow clone may lack the pinned commit; the format checks above still hold.
+        # A shallow clone may lack the pinned commit; the format checks above hold.
         assert git("rev-parse", "HEAD").returncode == 0
         return
     assert git("cat-file", "-e", f"{ref}^{{commit}}").returncode == 0, (
-        f"the notebooks pin {ref}, which is not in this repository's history")
+        f"the notebooks pin {ref}, which is not in this repository's history"
+    )
     changed = git("diff", "--stat", ref, "HEAD", "--", "keras_graft").stdout
     assert changed == "", (
         "keras_graft/ changed since the commit the notebooks install; re-pin them with "
-        "`python tests/docs/notebooks.py --pin` and re-run them:\n" + changed)
+        "`python tests/docs/notebooks.py --pin` and re-run them:\n" + changed
+    )
 
 
 def test_the_wheel_carries_the_shipped_digits(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "hatchling",
+            "build",
+            "-t",
+            "wheel",
+            "-d",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     (wheel,) = [p for p in os.listdir(tmp_path) if p.endswith(".whl")]
     with zipfile.ZipFile(tmp_path / wheel) as z:
         names = set(z.namelist())
         data = z.read("keras_graft/datasets/data/mnist_10k.npz")
-    with open(os.path.join(ROOT, "keras_graft", "datasets", "data", "mnist_10k.npz"), "rb") as f:
+    with open(
+        os.path.join(ROOT, "keras_graft", "datasets", "data", "mnist_10k.npz"), "rb"
+    ) as f:
         assert data == f.read()
     assert "keras_graft/cli.py" in names
     assert not any(n.startswith(("tests/", "tutorials/", "benchmarks/")) for n in names)

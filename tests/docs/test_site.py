@@ -30,13 +30,17 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """Build the site once with `mkdocs build --strict`; return (folder, log, seconds)."""
+    """Build the site once with `mkdocs build --strict`: (folder, log, seconds)."""
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     seconds = time.perf_counter() - start
     return out, proc, seconds
@@ -46,16 +50,27 @@ def test_mkdocs_build_strict(site):
     out, proc, seconds = site
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log
-    warnings = [l for l in log.splitlines() if l.startswith(("WARNING", "ERROR"))]
+    warnings = [
+        line for line in log.splitlines() if line.startswith(("WARNING", "ERROR"))
+    ]
     assert warnings == [], "\n".join(warnings)
     print(f"mkdocs build --strict: {seconds:.1f} s")
     for page in (
-        "index.html", "installation/index.html", "concepts/index.html",
-        "results/index.html", "changelog/index.html",
-        "tutorials/01_quickstart/index.html", "tutorials/05_extending/index.html",
-        "api/optimizers/index.html", "api/gan/index.html", "api/callbacks/index.html",
-        "api/datasets/index.html", "api/metrics/index.html",
-        "api/experiments/index.html", "api/cli/index.html",
+        "index.html",
+        "installation/index.html",
+        "concepts/index.html",
+        "players/index.html",
+        "results/index.html",
+        "changelog/index.html",
+        "tutorials/01_quickstart/index.html",
+        "tutorials/05_extending/index.html",
+        "api/optimizers/index.html",
+        "api/gan/index.html",
+        "api/callbacks/index.html",
+        "api/datasets/index.html",
+        "api/metrics/index.html",
+        "api/experiments/index.html",
+        "api/cli/index.html",
     ):
         assert (out / page).is_file(), page
 
@@ -80,9 +95,11 @@ def test_api_pages_document_every_public_name(site):
         modules["experiments"] = keras_graft.experiments.__all__
     for page, names in modules.items():
         html = (out / "api" / page / "index.html").read_text(encoding="utf-8")
-        missing = [n for n in names if f'id="keras_graft.' not in html or n not in html]
+        missing = [n for n in names if 'id="keras_graft.' not in html or n not in html]
         if page == "experiments":
-            missing = [n for n in names if f'id="keras_graft.experiments.{n}' not in html]
+            missing = [
+                n for n in names if f'id="keras_graft.experiments.{n}' not in html
+            ]
         assert missing == [], (page, missing)
 
 
@@ -95,8 +112,13 @@ def test_site_loads_nothing_from_the_network(site):
         for name in names:
             if name.endswith(".html"):
                 html = open(os.path.join(folder, name), encoding="utf-8").read()
-                for needle in ('src="http', "src='http", 'href="https://fonts.',
-                               "@import url(http", 'rel="stylesheet" href="http'):
+                for needle in (
+                    'src="http',
+                    "src='http",
+                    'href="https://fonts.',
+                    "@import url(http",
+                    'rel="stylesheet" href="http',
+                ):
                     if needle in html:
                         offenders.append(f"{name}: {needle}")
     assert offenders == []
@@ -132,15 +154,23 @@ def browser(tmp_path_factory):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,1000",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver = webdriver.Chrome(
+        options=options, service=Service(executable_path=CHROMEDRIVER)
+    )
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -177,7 +207,9 @@ def _count(driver, css):
 def test_home_page_renders(browser, server, tmp_path):
     errors = _open(browser, server)
     assert errors == []
-    h1 = browser.execute_script("return document.querySelector('article h1').textContent")
+    h1 = browser.execute_script(
+        "return document.querySelector('article h1').textContent"
+    )
     assert "keras_graft" in h1
     assert _count(browser, "article pre code") >= 2
     assert _count(browser, "article table") >= 1
@@ -186,7 +218,13 @@ def test_home_page_renders(browser, server, tmp_path):
     nav = browser.find_element("css selector", "nav.md-nav--primary").get_attribute(
         "textContent"
     )
-    for section in ("Installation", "Concepts", "Tutorials", "API reference", "Results"):
+    for section in (
+        "Installation",
+        "Concepts",
+        "Tutorials",
+        "API reference",
+        "Results",
+    ):
         assert section in nav
     _screenshot(browser, tmp_path, "home.png")
 
@@ -215,7 +253,10 @@ def test_api_page_renders(browser, server):
 def test_tutorial_page_renders(browser, server, tmp_path):
     errors = _open(browser, server + "tutorials/02_dissecting_adam/")
     assert errors == []
-    h1 = browser.execute_script("return document.querySelector('article h1, .jp-RenderedMarkdown h1').textContent")
+    h1 = browser.execute_script(
+        "return document.querySelector("
+        "'article h1, .jp-RenderedMarkdown h1').textContent"
+    )
     assert "Dissecting Adam" in h1
     assert _count(browser, ".jp-CodeCell, .jp-InputArea") >= 5
     # Figures are embedded in the page and actually decode.
@@ -232,7 +273,9 @@ def test_tutorial_page_renders(browser, server, tmp_path):
 def _hooks(monkeypatch, report_dir):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("docs_hooks", os.path.join(ROOT, "docs", "hooks.py"))
+    spec = importlib.util.spec_from_file_location(
+        "docs_hooks", os.path.join(ROOT, "docs", "hooks.py")
+    )
     hooks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hooks)
     monkeypatch.setattr(hooks, "REPORT_DIR", str(report_dir))
@@ -244,7 +287,9 @@ def test_results_page_takes_in_the_reproduction_report(monkeypatch, tmp_path):
     report = tmp_path / "reproduce_default"
     hooks = _hooks(monkeypatch, report)
     page = "# Results\n\n<!-- reproduce-report -->\n\n<!-- optimizer-benchmark -->\n"
-    assert "Reproduction report pending" in hooks.on_page_markdown(page, None, None, None)
+    assert "Reproduction report pending" in hooks.on_page_markdown(
+        page, None, None, None
+    )
     (report / "plots").mkdir(parents=True)
     (report / "plots" / "pace.png").write_bytes(b"\x89PNG")
     (report / "report.md").write_text(
@@ -276,7 +321,9 @@ def test_results_page_renders(browser, server):
         "return [...document.querySelectorAll('article img')]"
         ".map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
     )
-    report = os.path.join(ROOT, "benchmarks", "results", "reproduce_default", "report.md")
+    report = os.path.join(
+        ROOT, "benchmarks", "results", "reproduce_default", "report.md"
+    )
     if os.path.exists(report):  # the report's plots are published and decode
         assert images, "the reproduction report shows no plot"
     assert all(done and width > 0 for _, done, width in images), images

@@ -15,31 +15,58 @@ MARGIN = math.log(1.25)
 def _gan(outcomes: dict, experiment="digits") -> dict:
     """A `summarize_gan`-like summary whose comparisons have the given outcomes."""
     adam = np.log([20.0, 24.0, 22.0])
-    shift = {"as good": [0.8, 0.82, 0.78], "worse": [6.0, 5.0, 7.0],
-             "inconclusive": [0.6, 1.9, 0.9]}
-    optimizers = {"adam": {"lr": 3e-3, "seeds": [0, 1, 2], "scores": list(adam),
-                           "diverged": 0, "fd": 22.0}}
+    shift = {
+        "as good": [0.8, 0.82, 0.78],
+        "worse": [6.0, 5.0, 7.0],
+        "inconclusive": [0.6, 1.9, 0.9],
+    }
+    optimizers = {
+        "adam": {
+            "lr": 3e-3,
+            "seeds": [0, 1, 2],
+            "scores": list(adam),
+            "diverged": 0,
+            "fd": 22.0,
+        }
+    }
     comparisons = {}
     for opt, outcome in outcomes.items():
         scores = list(adam + np.log(shift[outcome]))
-        optimizers[opt] = {"lr": 3e-3, "seeds": [0, 1, 2], "scores": scores, "diverged": 0,
-                           "fd": float(np.exp(scores).mean())}
+        optimizers[opt] = {
+            "lr": 3e-3,
+            "seeds": [0, 1, 2],
+            "scores": scores,
+            "diverged": 0,
+            "fd": float(np.exp(scores).mean()),
+        }
         c = stats.paired_comparison(scores, list(adam), MARGIN).to_dict()
         assert c["outcome"] == outcome
-        c.update(ratio=math.exp(c["mean"]), ratio_lower=math.exp(c["lower"]),
-                 ratio_upper=math.exp(c["upper"]))
+        c.update(
+            ratio=math.exp(c["mean"]),
+            ratio_lower=math.exp(c["lower"]),
+            ratio_upper=math.exp(c["upper"]),
+        )
         comparisons[opt] = c
-    return {experiment: {"metric": "fd", "higher_is_better": False,
-                         "optimizers": optimizers, "comparisons": comparisons}}
+    return {
+        experiment: {
+            "metric": "fd",
+            "higher_is_better": False,
+            "optimizers": optimizers,
+            "comparisons": comparisons,
+        }
+    }
 
 
-@pytest.mark.parametrize("ada, rev, verdict", [
-    ("as good", "worse", "reproduced"),
-    ("worse", "worse", "not reproduced"),
-    ("as good", "as good", "not reproduced"),
-    ("inconclusive", "worse", "inconclusive"),
-    ("as good", "inconclusive", "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "ada, rev, verdict",
+    [
+        ("as good", "worse", "reproduced"),
+        ("worse", "worse", "not reproduced"),
+        ("as good", "as good", "not reproduced"),
+        ("inconclusive", "worse", "inconclusive"),
+        ("as good", "inconclusive", "inconclusive"),
+    ],
+)
 def test_claim1_rule(ada, rev, verdict):
     gans = _gan({"ada_nsgda": ada, "ada_dir": rev})
     out = claims.CLAIMS[0].evaluate({}, gans, PRESET)
@@ -53,9 +80,14 @@ def test_claim1_rule(ada, rev, verdict):
         assert "`long` preset" in out["summary"]
 
 
-@pytest.mark.parametrize("nsgda, verdict", [
-    ("as good", "reproduced"), ("worse", "not reproduced"), ("inconclusive", "inconclusive"),
-])
+@pytest.mark.parametrize(
+    "nsgda, verdict",
+    [
+        ("as good", "reproduced"),
+        ("worse", "not reproduced"),
+        ("inconclusive", "inconclusive"),
+    ],
+)
 def test_claim2_rule_sgda_is_only_a_reference(nsgda, verdict):
     for sgda in ("as good", "worse"):
         gans = _gan({"nsgda": nsgda, "sgda": sgda})
@@ -72,22 +104,47 @@ def _grid(successes: dict, n=16, cells=49) -> dict:
     best = max(successes.values())
     lo, hi = stats.clopper_pearson(best, n, family=cells)
     zero_hi = stats.clopper_pearson(0, n, family=cells)[1]
-    return {"best": {"lr_g": 0.1, "lr_d": 0.3, "successes": best, "n": n, "lower": lo,
-                     "upper": hi},
-            "max_lower": lo, "max_upper": max(hi, zero_hi), "reliable_share": 0.1,
-            "runs": n * cells, "outcomes": {"recovered": best, "collapsed": 0, "stuck": 0,
-                                            "diverged": n * cells - best}}
+    return {
+        "best": {
+            "lr_g": 0.1,
+            "lr_d": 0.3,
+            "successes": best,
+            "n": n,
+            "lower": lo,
+            "upper": hi,
+        },
+        "max_lower": lo,
+        "max_upper": max(hi, zero_hi),
+        "reliable_share": 0.1,
+        "runs": n * cells,
+        "outcomes": {
+            "recovered": best,
+            "collapsed": 0,
+            "stuck": 0,
+            "diverged": n * cells - best,
+        },
+    }
 
 
-@pytest.mark.parametrize("sgda, nsgda, verdict", [
-    (0, 16, "reproduced"),       # SGDA fails everywhere, nSGDA succeeds somewhere
-    (16, 16, "not reproduced"),  # SGDA succeeds in every seed of some pair
-    (0, 0, "not reproduced"),    # nSGDA never succeeds
-    (6, 16, "inconclusive"),     # 6/16 at the best SGDA pair: neither side decided
-])
+@pytest.mark.parametrize(
+    "sgda, nsgda, verdict",
+    [
+        (0, 16, "reproduced"),  # SGDA fails everywhere, nSGDA succeeds somewhere
+        (16, 16, "not reproduced"),  # SGDA succeeds in every seed of some pair
+        (0, 0, "not reproduced"),  # nSGDA never succeeds
+        (6, 16, "inconclusive"),  # 6/16 at the best SGDA pair: neither side decided
+    ],
+)
 def test_claim3_rule(sgda, nsgda, verdict):
-    syn = {"grid": {"non_saturating": {"sgda": _grid({"c": sgda}), "nsgda": _grid({"c": nsgda})},
-                    "minimax": {"sgda": _grid({"c": 0}), "nsgda": _grid({"c": 16})}}}
+    syn = {
+        "grid": {
+            "non_saturating": {
+                "sgda": _grid({"c": sgda}),
+                "nsgda": _grid({"c": nsgda}),
+            },
+            "minimax": {"sgda": _grid({"c": 0}), "nsgda": _grid({"c": 16})},
+        }
+    }
     out = claims.CLAIMS[2].evaluate(syn, {}, PRESET)
     assert out["verdict"] == verdict  # the headline is the non-saturating loss's
     assert out["stats"]["verdict_minimax"] == "reproduced"
@@ -99,21 +156,44 @@ def _pace(auc_lo, auc_hi, eq, uneq):
         lo, hi = stats.clopper_pearson(k, n)
         return {"n": n, "successes": k, "rate": k / n, "lower": lo, "upper": hi}
 
-    pred = {"auc": (auc_lo + auc_hi) / 2, "lower": auc_lo, "upper": auc_hi, "failures": 50,
-            "successes": 20, "auc_collapsed": 0.6, "lower_collapsed": 0.5,
-            "upper_collapsed": 0.7, "collapsed": 30}
+    pred = {
+        "auc": (auc_lo + auc_hi) / 2,
+        "lower": auc_lo,
+        "upper": auc_hi,
+        "failures": 50,
+        "successes": 20,
+        "auc_collapsed": 0.6,
+        "lower_collapsed": 0.5,
+        "upper_collapsed": 0.7,
+        "collapsed": 30,
+    }
     inter = {"rows": [], "equal": pooled(*eq), "unequal": pooled(*uneq)}
-    return {"pace_prediction": {"non_saturating": pred},
-            "pace_intervention": {"non_saturating": inter}}
+    return {
+        "pace_prediction": {"non_saturating": pred},
+        "pace_intervention": {"non_saturating": inter},
+    }
 
 
-@pytest.mark.parametrize("auc, eq, uneq, verdict", [
-    ((0.7, 0.9), (100, 112), (20, 200), "reproduced"),
-    ((0.3, 0.45), (100, 112), (20, 200), "not reproduced"),   # predictive contradicts
-    ((0.7, 0.9), (10, 112), (150, 200), "not reproduced"),    # unequal paces do better
-    ((0.45, 0.6), (100, 112), (20, 200), "inconclusive"),     # AUC straddles 0.5
-    ((0.7, 0.9), (50, 112), (85, 200), "inconclusive"),       # overlapping rates
-])
+@pytest.mark.parametrize(
+    "auc, eq, uneq, verdict",
+    [
+        ((0.7, 0.9), (100, 112), (20, 200), "reproduced"),
+        (
+            (0.3, 0.45),
+            (100, 112),
+            (20, 200),
+            "not reproduced",
+        ),  # predictive contradicts
+        (
+            (0.7, 0.9),
+            (10, 112),
+            (150, 200),
+            "not reproduced",
+        ),  # unequal paces do better
+        ((0.45, 0.6), (100, 112), (20, 200), "inconclusive"),  # AUC straddles 0.5
+        ((0.7, 0.9), (50, 112), (85, 200), "inconclusive"),  # overlapping rates
+    ],
+)
 def test_claim4_rule(auc, eq, uneq, verdict):
     out = claims.CLAIMS[3].evaluate(_pace(*auc, eq, uneq), {}, PRESET)
     assert out["verdict"] == verdict

@@ -1,4 +1,4 @@
-"""The `paper` (GPU) preset, end to end at a tiny scale, with tfds mock data for CIFAR-10."""
+"""The `paper` (GPU) preset end to end at a tiny scale (tfds mock data for CIFAR-10)."""
 
 import json
 from dataclasses import replace
@@ -12,10 +12,13 @@ from keras_graft.experiments.presets import get_preset, shrink
 def test_shrink_keeps_the_paper_preset_s_structure():
     paper = get_preset("paper")
     preset = shrink(paper)
-    # The tiny version keeps every benchmark, optimizer, search and loss of the paper preset.
+    # The tiny version keeps every benchmark, optimizer, search and loss of `paper`.
     assert [b.config.experiment for b in preset.gans] == ["ring", "digits", "cifar10"]
     for small, big in zip(preset.gans, paper.gans):
-        assert small.search == big.search and small.config.optimizers == big.config.optimizers
+        assert (
+            small.search == big.search
+            and small.config.optimizers == big.config.optimizers
+        )
         assert small.config.loss == big.config.loss
         assert small.config.gradient_penalty == big.config.gradient_penalty
         assert small.config.steps < big.config.steps
@@ -39,14 +42,21 @@ def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
     # with a gradient penalty cost about a second each); the structure test
     # above checks that the shrunk preset keeps all of them.
     keep = ("adam", "nsgda")
-    preset = replace(preset, gans=tuple(
-        replace(b, config=replace(b.config, optimizers=keep)) for b in preset.gans))
+    preset = replace(
+        preset,
+        gans=tuple(
+            replace(b, config=replace(b.config, optimizers=keep)) for b in preset.gans
+        ),
+    )
     with tfds.testing.mock_data(num_examples=64):
         results = reproduce(preset, tmp_path / "report", log=None, workers=1)
     saved = json.loads((tmp_path / "report" / "results.json").read_text())
     assert set(saved["gans"]) == {"ring", "digits", "cifar10"}
     cifar = saved["gans"]["cifar10"]
-    assert cifar["config"]["gradient_penalty"] == "wgan_gp" and cifar["config"]["d_steps"] == 2
+    assert (
+        cifar["config"]["gradient_penalty"] == "wgan_gp"
+        and cifar["config"]["d_steps"] == 2
+    )
     # Every optimizer: a search on a selection seed, then two fresh seeds.
     for opt in keep:
         runs = [r for r in cifar["runs"] if r["optimizer"] == opt]

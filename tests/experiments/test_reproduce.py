@@ -60,9 +60,16 @@ def test_report_structure(tiny_report):
     assert set(saved["synthetic"]["runs"]["seed"]) == {3, 4}
     plan = get_preset("tiny").synthetic
     assert len(saved["synthetic"]["runs"]["seed"]) == (
-        len(plan.losses) * len(plan.optimizers) * len(plan.grid) ** 2 * plan.seeds)
-    for name in ("synthetic_grid.png", "synthetic_outcomes.png", "pace_mechanism.png",
-                 "phase_diagram.png", "gan_metrics.png", "samples_digits.png"):
+        len(plan.losses) * len(plan.optimizers) * len(plan.grid) ** 2 * plan.seeds
+    )
+    for name in (
+        "synthetic_grid.png",
+        "synthetic_outcomes.png",
+        "pace_mechanism.png",
+        "phase_diagram.png",
+        "gan_metrics.png",
+        "samples_digits.png",
+    ):
         path = out / name
         assert path.read_bytes()[:8] == PNG_MAGIC, name
         assert f"]({name})" in text
@@ -86,15 +93,20 @@ def test_verdicts_follow_the_rules_from_the_saved_summaries(tiny_report):
     out, _ = tiny_report
     saved = json.loads((out / "results.json").read_text())
     again = claims.evaluate_claims(
-        saved["synthetic"], {k: v["summary"] for k, v in saved["gans"].items()},
-        get_preset("tiny"))
+        saved["synthetic"],
+        {k: v["summary"] for k, v in saved["gans"].items()},
+        get_preset("tiny"),
+    )
     assert [c["verdict"] for c in again] == [c["verdict"] for c in saved["claims"]]
     # The grid summaries count exactly the saved runs.
     runs = saved["synthetic"]["runs"]
     for loss, per in saved["synthetic"]["grid"].items():
         for label, g in per.items():
-            mine = [o for o, l_, lo in zip(runs["outcome"], runs["label"], runs["loss"])
-                    if l_ == label and lo == loss]
+            mine = [
+                o
+                for o, l_, lo in zip(runs["outcome"], runs["label"], runs["loss"])
+                if l_ == label and lo == loss
+            ]
             assert g["runs"] == len(mine)
             assert g["outcomes"]["recovered"] == mine.count("recovered")
 
@@ -108,17 +120,24 @@ def test_gan_scores_and_selection_from_runs(tiny_report):
         assert ring["summary"]["optimizers"][opt]["lr"] == pytest.approx(float(best))
     digits = saved["gans"]["digits"]
     for opt, entry in digits["summary"]["optimizers"].items():
-        runs = sorted((r for r in digits["runs"] if r["optimizer"] == opt),
-                      key=lambda r: r["seed"])
+        runs = sorted(
+            (r for r in digits["runs"] if r["optimizer"] == opt),
+            key=lambda r: r["seed"],
+        )
         expect = [analysis.run_score(r, "digits", 1) for r in runs]
         assert entry["scores"] == pytest.approx(expect, nan_ok=True)
 
 
 def test_bad_arguments_leave_nothing_behind(tmp_path):
-    for kwargs, msg in (({"seed_offset": -1}, "seed_offset"), ({"workers": 0}, "workers"),
-                        ({"seeds": 0}, "seeds")):
+    for kwargs, msg in (
+        ({"seed_offset": -1}, "`seed_offset` must be an int >= 0; received"),
+        ({"workers": 0}, "`workers` must be None or an int >= 1; received workers=0"),
+        ({"seeds": 0}, "`seeds` must be None or an int >= 1; received seeds=0"),
+    ):
         with pytest.raises(ValueError, match=msg):
             reproduce("tiny", tmp_path / "r", log=None, **kwargs)
-    assert not (tmp_path / "r").exists()
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(TypeError, match="`seed_offset` must be an int >= 0"):
+        reproduce("tiny", tmp_path / "r", log=None, seed_offset=1.5)
+    with pytest.raises(ValueError, match="`preset` must be one of .* preset='huge'"):
         reproduce("huge", tmp_path / "r", log=None)
+    assert not (tmp_path / "r").exists()

@@ -57,29 +57,41 @@ def test_divergence_counts_against_the_subject():
     c = stats.paired_comparison([2.0, float("nan"), float("nan"), 2.0], adam, MARGIN)
     assert c.outcome == stats.WORSE
     # Adam's own divergence removes the pair, not the subject.
-    c = stats.paired_comparison([2.0, 2.0, 2.1, 2.0], [3.0, float("nan"), 3.0, 3.05], MARGIN)
+    c = stats.paired_comparison(
+        [2.0, 2.0, 2.1, 2.0], [3.0, float("nan"), 3.0, 3.05], MARGIN
+    )
     assert c.reference_diverged == 1 and c.n == 3 and c.outcome == stats.AS_GOOD
 
 
 def test_paired_comparison_rejects_bad_input():
-    with pytest.raises(ValueError, match="one score per seed"):
+    with pytest.raises(ValueError, match="Argument `reference` must be one score per"):
         stats.paired_comparison([1.0], [1.0, 2.0], MARGIN)
-    with pytest.raises(ValueError, match="margin must be positive"):
+    with pytest.raises(
+        ValueError,
+        match=r"`margin` must be a finite float > 0; "
+        r"received margin=0\.0",
+    ):
         stats.paired_comparison([1.0], [1.0], 0.0)
 
 
 def test_clopper_pearson_matches_scipy_and_bonferroni_widens():
     lo, hi = stats.clopper_pearson(7, 16)
     ref = sps.binomtest(7, 16).proportion_ci(0.95, method="exact")
-    assert math.isclose(lo, ref.low, rel_tol=1e-9) and math.isclose(hi, ref.high, rel_tol=1e-9)
+    assert math.isclose(lo, ref.low, rel_tol=1e-9)
+    assert math.isclose(hi, ref.high, rel_tol=1e-9)
     lo49, hi49 = stats.clopper_pearson(7, 16, family=49)
     ref49 = sps.binomtest(7, 16).proportion_ci(1 - 0.05 / 49, method="exact")
     assert math.isclose(lo49, ref49.low, rel_tol=1e-9) and lo49 < lo and hi49 > hi
-    assert stats.clopper_pearson(0, 16)[0] == 0.0 and stats.clopper_pearson(16, 16)[1] == 1.0
+    assert stats.clopper_pearson(0, 16)[0] == 0.0
+    assert stats.clopper_pearson(16, 16)[1] == 1.0
     # 16 of 16 seeds: most seeds succeed even family-wise over 49 cells.
     assert stats.clopper_pearson(16, 16, family=49)[0] > 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"`successes` must be an int in \[0, trials"):
         stats.clopper_pearson(3, 2)
+    with pytest.raises(ValueError, match="`trials` must be an int >= 1"):
+        stats.clopper_pearson(0, 0)
+    with pytest.raises(TypeError, match="`successes` must be an int"):
+        stats.clopper_pearson(1.5, 2)
 
 
 def test_auc_and_bootstrap():

@@ -14,8 +14,9 @@ from keras_graft.experiments import (
     linear_decay,
     train_synthetic,
 )
-from keras_graft.metrics import mode_mass
 from keras_graft.experiments import synthetic as syn
+from keras_graft.gan.model import UPDATES
+from keras_graft.metrics import mode_mass
 
 
 def _softplus(x):
@@ -31,7 +32,10 @@ def _np_losses(v, w, a, b, x, q, loss):
         return ((p @ w.T) ** 3) @ a + b
 
     l_d = np.sum(q * _softplus(-d(x))) + np.mean(_softplus(d(v)))
-    l_g = np.mean(_softplus(-d(v))) if loss == "non_saturating" else -np.mean(_softplus(d(v)))
+    if loss == "non_saturating":
+        l_g = np.mean(_softplus(-d(v)))
+    else:
+        l_g = -np.mean(_softplus(d(v)))
     return l_d, l_g
 
 
@@ -70,20 +74,32 @@ def test_losses_and_gradients_match_numpy(loss):
     np.testing.assert_allclose(float(l_d), ref_d, rtol=1e-4)
     np.testing.assert_allclose(float(l_g), ref_g, rtol=1e-4)
 
+    def l_d_of(w_=w, a_=a, b_=b):
+        return _np_losses(v, w_, a_, b_, x, q, loss)[0]
+
+    def l_g_of(v_):
+        return _np_losses(v_, w, a, b, x, q, loss)[1]
+
     gw, ga, gb = syn.discriminator_gradients(_t(v), _t(w), _t(a), _t(b), _t(x), _t(q))
     np.testing.assert_allclose(
         ops.convert_to_numpy(gw),
-        _num_grad(lambda w_: _np_losses(v, w_, a, b, x, q, loss)[0], w), rtol=2e-3, atol=1e-5)
+        _num_grad(lambda w_: l_d_of(w_=w_), w),
+        rtol=2e-3,
+        atol=1e-5,
+    )
     np.testing.assert_allclose(
         ops.convert_to_numpy(ga),
-        _num_grad(lambda a_: _np_losses(v, w, a_, b, x, q, loss)[0], a), rtol=2e-3, atol=1e-5)
+        _num_grad(lambda a_: l_d_of(a_=a_), a),
+        rtol=2e-3,
+        atol=1e-5,
+    )
     np.testing.assert_allclose(
-        float(gb),
-        _num_grad(lambda b_: _np_losses(v, w, a, b_, x, q, loss)[0], np.array(b)), rtol=2e-3)
+        float(gb), _num_grad(lambda b_: l_d_of(b_=b_), np.array(b)), rtol=2e-3
+    )
     gv = syn.generator_gradients(_t(v), _t(w), _t(a), _t(b), loss)
     np.testing.assert_allclose(
-        ops.convert_to_numpy(gv),
-        _num_grad(lambda v_: _np_losses(v_, w, a, b, x, q, loss)[1], v), rtol=2e-3, atol=1e-5)
+        ops.convert_to_numpy(gv), _num_grad(l_g_of, v), rtol=2e-3, atol=1e-5
+    )
 
 
 def test_problem_weights_modes_and_norm_range():
@@ -116,16 +132,25 @@ def test_mode_mass_of_a_recovered_and_a_collapsed_generator():
     v = np.stack([u[0], u[0], 0.1 * u[1], 0.1 * u[1]])
     assert mode_mass(v, u)[1] < 0.01
     assert np.isnan(mode_mass(np.full((4, 5), np.nan), u)).all()
-    batch = mode_mass(np.stack([np.stack([r * u[0]] * 4), np.stack([u[0], u[0], u[1], u[1]])]), u)
+    runs = np.stack([np.stack([r * u[0]] * 4), np.stack([u[0], u[0], u[1], u[1]])])
+    batch = mode_mass(runs, u)
     np.testing.assert_allclose(batch, [[4.0, 0.0], [1.0, 1.0]], rtol=1e-6)
 
 
 def _final_state(cfg, u, v, w=None, v0=None):
     v0 = np.full_like(v, 0.01) if v0 is None else v0
     w = np.ones((cfg.m_d, cfg.dim)) if w is None else w
-    (res,) = syn._results(cfg, syn.make_problem(cfg), [SyntheticRun("sgda", 1.0, 1.0)],
-                          np.zeros((1, 2)), np.full((1, 2), 2.0), np.full((1, 2), 0.5),
-                          v0[None], v[None], w[None])
+    (res,) = syn._results(
+        cfg,
+        syn.make_problem(cfg),
+        [SyntheticRun("sgda", 1.0, 1.0)],
+        np.zeros((1, 2)),
+        np.full((1, 2), 2.0),
+        np.full((1, 2), 0.5),
+        v0[None],
+        v[None],
+        w[None],
+    )
     return res
 
 
@@ -143,8 +168,12 @@ def test_run_classification_on_hand_built_final_states():
     v0 = np.full((cfg.m_g, cfg.dim), 0.05)
     stuck = _final_state(cfg, u, 1.5 * v0, v0=v0)
     assert stuck.outcome == "stuck" and not stuck.success
-    diverged = _final_state(cfg, u, np.stack([u[0], u[0], u[1], u[1]]),
-                            w=np.full((cfg.m_d, cfg.dim), np.inf))
+    diverged = _final_state(
+        cfg,
+        u,
+        np.stack([u[0], u[0], u[1], u[1]]),
+        w=np.full((cfg.m_d, cfg.dim), np.inf),
+    )
     assert diverged.outcome == "diverged" and not diverged.finite
     assert syn.classify(cfg, np.array([1.0, 2.5]), 0.1, 1.0, True) == "collapsed"
     assert syn.classify(cfg, np.array([1.0, 2.0]), 0.1, 1.0, True) == "recovered"
@@ -167,7 +196,11 @@ def _one_step_reference(cfg, lr, seed):
     x, q = p.real_x.astype(np.float64), p.real_w.astype(np.float64)
     gw = _num_grad(lambda w_: _np_losses(v, w_, a, b, x, q, cfg.loss)[0], w)
     gb = _num_grad(lambda b_: _np_losses(v, w, a, b_, x, q, cfg.loss)[0], np.array(b))
-    w1, b1 = w - lr * gw, b - lr * gb
+    # Alternating: G steps against the updated D; simultaneous: against the old D.
+    if cfg.update == "alternating":
+        w1, b1 = w - lr * gw, b - lr * gb
+    else:
+        w1, b1 = w, b
     gv = _num_grad(lambda v_: _np_losses(v_, w1, a, b1, x, q, cfg.loss)[1], v)
     return np.sqrt(np.sum((lr * gw) ** 2) + (lr * gb) ** 2), np.linalg.norm(lr * gv)
 
@@ -186,6 +219,40 @@ def test_one_alternating_step_matches_numpy():
     assert timing["backend"] == keras.backend.backend() and timing["steps_per_s"] > 0
 
 
+def test_one_simultaneous_step_matches_numpy():
+    cfg = SyntheticConfig(
+        dim=4, num_modes=2, steps=1, log_every=1, init_std=0.5, update="simultaneous"
+    )
+    lr = 0.05
+    (sgd,), _ = train_synthetic(cfg, [SyntheticRun("sgda", lr, lr, 0)])
+    d_ref, g_ref = _one_step_reference(cfg, lr, 0)
+    np.testing.assert_allclose(sgd.d_step[0], d_ref, rtol=2e-3)
+    np.testing.assert_allclose(sgd.g_step[0], g_ref, rtol=2e-3)
+
+
+def test_config_checks_its_arguments():
+    assert syn.UPDATES is UPDATES  # one list of update rules, the GAN's
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `update` must be one of "
+        r"\['alternating', 'simultaneous'\]; "
+        r"received update='both'\.",
+    ):
+        SyntheticConfig(update="both")
+    with pytest.raises(ValueError, match="Argument `loss` must be one of"):
+        SyntheticConfig(loss="wasserstein")
+    with pytest.raises(
+        ValueError,
+        match="Argument `log_every` must be a divisor of "
+        "steps=10; received log_every=3.",
+    ):
+        SyntheticConfig(steps=10, log_every=3)
+    with pytest.raises(TypeError, match="Argument `steps` must be an int >= 1"):
+        SyntheticConfig(steps=10.0, log_every=5)
+    with pytest.raises(ValueError, match="Argument `log_every` must be an int >= 1"):
+        SyntheticConfig(steps=10, log_every=0)
+
+
 def test_training_recovers_modes_and_logs():
     cfg = SyntheticConfig(dim=8, num_modes=2, steps=200, log_every=50)
     (res,), _ = train_synthetic(cfg, [SyntheticRun("nsgda", 0.1, 0.1, 0)])
@@ -194,5 +261,3 @@ def test_training_recovers_modes_and_logs():
     assert res.success and res.final_modes == 2 and res.outcome == "recovered"
     np.testing.assert_allclose(res.mode_mass, 1.0, atol=0.5)
     np.testing.assert_allclose(res.pace_ratio(), math.sqrt(2), rtol=1e-3)
-
-

@@ -6,18 +6,26 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-
-def ring_of_gaussians(n: int = 256, modes: int = 8, radius: float = 2.0,
-                      std: float = 0.05, seed: int = 0) -> np.ndarray:
-    """`n` points from `modes` Gaussians evenly spaced on a circle."""
-    rng = np.random.default_rng(seed)
-    angles = rng.integers(0, modes, n) * (2 * np.pi / modes)
-    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    return (centers + std * rng.standard_normal((n, 2))).astype("float32")
+from keras_graft import datasets
 
 
-def mlp(in_dim: int, out_dim: int, name: str, hidden: int = 16,
-        batchnorm: bool = False) -> keras.Model:
+def ring_of_gaussians(n: int = 256, seed: int = 0) -> np.ndarray:
+    """`n` points of `keras_graft.datasets.ring_of_gaussians` (8 modes of std 0.05).
+
+    Args:
+        n (int): Number of points.
+        seed (int): Seed of the draw.
+
+    Returns:
+        np.ndarray: The points, float32 (n, 2), without the mode centres.
+    """
+    points, _ = datasets.ring_of_gaussians(n, std=0.05, seed=seed)
+    return points
+
+
+def mlp(
+    in_dim: int, out_dim: int, name: str, hidden: int = 16, batchnorm: bool = False
+) -> keras.Model:
     x = inputs = keras.Input((in_dim,))
     for _ in range(2):
         x = layers.Dense(hidden)(x)
@@ -29,8 +37,10 @@ def mlp(in_dim: int, out_dim: int, name: str, hidden: int = 16,
 
 def mlp_pair(seed: int = 0, latent: int = 4, batchnorm: bool = False):
     keras.utils.set_random_seed(seed)
-    return (mlp(latent, 2, "generator", batchnorm=batchnorm),
-            mlp(2, 1, "discriminator"))
+    return (
+        mlp(latent, 2, "generator", batchnorm=batchnorm),
+        mlp(2, 1, "discriminator"),
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_graft_tests")

@@ -49,7 +49,9 @@ class ProjectionDiscriminator(keras.Model):
 
     def call(self, inputs, training=False):
         x, labels = inputs
-        h = keras.activations.leaky_relu(self.hidden(ops.reshape(x, (-1, 28 * 28))), 0.2)
+        h = keras.activations.leaky_relu(
+            self.hidden(ops.reshape(x, (-1, 28 * 28))), 0.2
+        )
         return self.out(h) + ops.sum(self.embed(labels) * h, axis=-1, keepdims=True)
 
 
@@ -70,10 +72,16 @@ def _one_torch_thread():
 def test_conditional_gan_draws_the_asked_digit(tmp_path):
     keras.utils.set_random_seed(0)
     x, y = load_embedded_digits("train")
-    gan = keras_graft.GAN(LabelGenerator(), ProjectionDiscriminator(),
-                          latent_dim=LATENT, num_classes=CLASSES, seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5),
-                keras.optimizers.Adam(1e-3, beta_1=0.5))
+    gan = keras_graft.GAN(
+        LabelGenerator(),
+        ProjectionDiscriminator(),
+        latent_dim=LATENT,
+        num_classes=CLASSES,
+        seed=0,
+    )
+    gan.compile(
+        keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5)
+    )
     steps, batch = 600, 64
     rng = np.random.default_rng(0)
     order = np.concatenate([rng.permutation(len(x)) for _ in range(5)])[: steps * batch]
@@ -91,8 +99,12 @@ def test_conditional_gan_draws_the_asked_digit(tmp_path):
     # as the shifted class, not the original one.
     z = gan.sample_latents(len(asked))
     shifted = (asked + 1) % CLASSES
-    read_shifted = np.argmax(classifier.predict(
-        ops.convert_to_numpy(gan.generate(z, labels=shifted)), verbose=0), axis=-1)
+    read_shifted = np.argmax(
+        classifier.predict(
+            ops.convert_to_numpy(gan.generate(z, labels=shifted)), verbose=0
+        ),
+        axis=-1,
+    )
     assert np.mean(read_shifted == shifted) > 0.6
     assert np.mean(read_shifted == asked) < 0.2
 
@@ -146,7 +158,10 @@ def test_conditional_errors():
     g, d = _functional_conditional()
     with pytest.raises(ValueError, match="exactly one input.*num_classes"):
         keras_graft.GAN(g, d)
-    with pytest.raises(ValueError, match="num_classes must be None or an int >= 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"`num_classes` must be None or an int >= 2; received num_classes=1",
+    ):
         keras_graft.GAN(g, d, num_classes=1)
     with pytest.raises(ValueError, match="two inputs"):
         keras_graft.GAN(mlp(4, 2, "g"), mlp(2, 1, "d"), num_classes=3)

@@ -35,11 +35,13 @@ def test_evaluate_changes_nothing_and_matches_numpy():
     gan = _bn_gan()
     gan.fit(ring_of_gaussians(128), batch_size=32, epochs=1, verbose=0)
     held_out = ring_of_gaussians(64, seed=5)
-    before = weights(gan) + [np.array(ops.convert_to_numpy(v))
-                             for v in gan.optimizer.variables]
+    before = weights(gan) + [
+        np.array(ops.convert_to_numpy(v)) for v in gan.optimizer.variables
+    ]
     logs = gan.evaluate(held_out, batch_size=64, verbose=0, return_dict=True)
-    after = weights(gan) + [np.array(ops.convert_to_numpy(v))
-                            for v in gan.optimizer.variables]
+    after = weights(gan) + [
+        np.array(ops.convert_to_numpy(v)) for v in gan.optimizer.variables
+    ]
     for a, b in zip(before, after):  # BatchNorm moving statistics included
         np.testing.assert_array_equal(a, b)
     assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
@@ -69,15 +71,26 @@ def test_validation_leaves_training_unchanged():
     data, held_out = ring_of_gaussians(128), ring_of_gaussians(64, seed=5)
     plain, validated = _bn_gan(), _bn_gan()
     plain.fit(data, batch_size=32, epochs=2, shuffle=False, verbose=0)
-    history = validated.fit(data, batch_size=32, epochs=2, shuffle=False, verbose=0,
-                            validation_data=held_out, validation_batch_size=32)
+    history = validated.fit(
+        data,
+        batch_size=32,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+        validation_data=held_out,
+        validation_batch_size=32,
+    )
     for a, b in zip(weights(plain), weights(validated)):
         np.testing.assert_array_equal(a, b)
     for key in ("val_d_loss", "val_g_loss", "val_d_real", "val_d_fake"):
-        assert len(history.history[key]) == 2 and np.isfinite(history.history[key]).all()
+        assert (
+            len(history.history[key]) == 2 and np.isfinite(history.history[key]).all()
+        )
     # The last epoch's validation is what `evaluate` reports after training.
     logs = validated.evaluate(held_out, batch_size=32, verbose=0, return_dict=True)
-    np.testing.assert_allclose(history.history["val_d_loss"][-1], logs["d_loss"], rtol=1e-6)
+    np.testing.assert_allclose(
+        history.history["val_d_loss"][-1], logs["d_loss"], rtol=1e-6
+    )
     # Training logs (pace included) are not overwritten by the evaluation.
     assert history.history["d_pace"][-1] > 0
 

@@ -13,16 +13,24 @@ import numpy as np
 import pytest
 
 import keras_graft
-from tests.gan.helpers import (constant_generator, linear_discriminator, mlp_pair,
-                               ring_of_gaussians)
+from tests.gan.helpers import (
+    constant_generator,
+    linear_discriminator,
+    mlp_pair,
+    ring_of_gaussians,
+)
 
 NORMS = ("d_grad_norm", "g_grad_norm")
 DATA = ring_of_gaussians(64)
 
 
 def _flat(model):
-    return np.concatenate([np.asarray(keras.ops.convert_to_numpy(v), dtype="float64").ravel()
-                           for v in model.trainable_weights])
+    return np.concatenate(
+        [
+            np.asarray(keras.ops.convert_to_numpy(v), dtype="float64").ravel()
+            for v in model.trainable_weights
+        ]
+    )
 
 
 def _sgd_gan(lr=1.0, **compile_kwargs):
@@ -31,8 +39,15 @@ def _sgd_gan(lr=1.0, **compile_kwargs):
     return gan
 
 
-@pytest.mark.parametrize("penalty,how", [(None, "fit"), (None, "train_on_batch"),
-                                         ("r1", "train_on_batch"), ("wgan_gp", "fit")])
+@pytest.mark.parametrize(
+    "penalty,how",
+    [
+        (None, "fit"),
+        (None, "train_on_batch"),
+        ("r1", "train_on_batch"),
+        ("wgan_gp", "fit"),
+    ],
+)
 def test_grad_norms_are_the_sgd_step_over_lr(penalty, how):
     # lr = 1: the step is the gradient itself, so rounding the float32 weights
     # (~3e-8 each) costs well under 1e-5 of the norms here (0.1 .. 10).
@@ -40,8 +55,12 @@ def test_grad_norms_are_the_sgd_step_over_lr(penalty, how):
     gan = _sgd_gan(lr, gradient_penalty=penalty, penalty_weight=1.0)
     d0, g0 = _flat(gan.discriminator), _flat(gan.generator)
     if how == "fit":
-        logs = {k: v[-1] for k, v in
-                gan.fit(DATA, batch_size=64, epochs=1, shuffle=False, verbose=0).history.items()}
+        logs = {
+            k: v[-1]
+            for k, v in gan.fit(
+                DATA, batch_size=64, epochs=1, shuffle=False, verbose=0
+            ).history.items()
+        }
     else:
         logs = gan.train_on_batch(DATA, return_dict=True)
     d_norm = np.linalg.norm(_flat(gan.discriminator) - d0) / lr
@@ -75,14 +94,26 @@ def _hand_norms(update, d_steps, lr, w=0.5, c=0.1, b=0.3):
     return np.hypot(gw, gc), abs(_sigmoid(-(w * b + c)) * w)
 
 
-@pytest.mark.parametrize("update,d_steps", [
-    ("alternating", 1), ("simultaneous", 1), ("alternating", 3), ("simultaneous", 3),
-])
+@pytest.mark.parametrize(
+    "update,d_steps",
+    [
+        ("alternating", 1),
+        ("simultaneous", 1),
+        ("alternating", 3),
+        ("simultaneous", 3),
+    ],
+)
 def test_grad_norms_of_the_last_updates_by_hand(update, d_steps):
     lr = 0.5
-    gan = keras_graft.GAN(constant_generator(), linear_discriminator([0.5], 0.1), seed=0)
-    gan.compile(keras.optimizers.SGD(lr), keras.optimizers.SGD(lr), d_steps=d_steps,
-                update=update)
+    gan = keras_graft.GAN(
+        constant_generator(), linear_discriminator([0.5], 0.1), seed=0
+    )
+    gan.compile(
+        keras.optimizers.SGD(lr),
+        keras.optimizers.SGD(lr),
+        d_steps=d_steps,
+        update=update,
+    )
     logs = gan.train_on_batch(REAL, return_dict=True)
     d_norm, g_norm = _hand_norms(update, d_steps, lr)
     np.testing.assert_allclose(logs["d_grad_norm"], d_norm, rtol=1e-5)
@@ -116,8 +147,12 @@ def test_grad_norms_unscaled_under_loss_scale_optimizer():
         gan = keras_graft.GAN(*mlp_pair(seed=1), seed=3)
         opts = [keras.optimizers.SGD(0.1) for _ in range(2)]
         if scaled:
-            opts = [keras.optimizers.LossScaleOptimizer(o, initial_scale=2.0**10,
-                                                        dynamic_growth_steps=1) for o in opts]
+            opts = [
+                keras.optimizers.LossScaleOptimizer(
+                    o, initial_scale=2.0**10, dynamic_growth_steps=1
+                )
+                for o in opts
+            ]
         gan.compile(*opts, d_steps=2)
         logs = [gan.train_on_batch(DATA, return_dict=True) for _ in range(steps)]
         return gan, np.array([[step[k] for k in NORMS] for step in logs])
@@ -125,13 +160,19 @@ def test_grad_norms_unscaled_under_loss_scale_optimizer():
     _, plain = run(False)
     gan, scaled = run(True)
     # D: two updates a step, so its scale doubled 2 * steps times; G: steps times.
-    assert float(keras.ops.convert_to_numpy(gan.d_optimizer.dynamic_scale)) == 2.0 ** (10 + 2 * steps)
-    assert float(keras.ops.convert_to_numpy(gan.g_optimizer.dynamic_scale)) == 2.0 ** (10 + steps)
+    assert float(keras.ops.convert_to_numpy(gan.d_optimizer.dynamic_scale)) == 2.0 ** (
+        10 + 2 * steps
+    )
+    assert float(keras.ops.convert_to_numpy(gan.g_optimizer.dynamic_scale)) == 2.0 ** (
+        10 + steps
+    )
     assert np.all(np.isfinite(scaled)) and np.all(plain > 1e-3)
     np.testing.assert_allclose(scaled, plain, rtol=1e-6)
 
 
-@pytest.mark.parametrize("policy,rtol", [("mixed_float16", 2e-2), ("mixed_bfloat16", 1e-1)])
+@pytest.mark.parametrize(
+    "policy,rtol", [("mixed_float16", 2e-2), ("mixed_bfloat16", 1e-1)]
+)
 def test_grad_norms_under_mixed_precision(policy, rtol):
     """Finite, float32, of the unscaled loss (mixed_float16 wraps each optimizer
     in a LossScaleOptimizer with scale 2^15), close to the float32 run's."""
@@ -150,7 +191,11 @@ def test_grad_norms_under_mixed_precision(policy, rtol):
         assert np.isfinite(logs[key]), (key, logs)
         np.testing.assert_allclose(logs[key], ref[key], rtol=rtol, err_msg=key)
     # The same gradients moved the (float32) weights: the step over lr, closely.
-    np.testing.assert_allclose(logs["d_grad_norm"],
-                               np.linalg.norm(_flat(gan.discriminator) - d0) / lr, rtol=1e-4)
-    np.testing.assert_allclose(logs["g_grad_norm"],
-                               np.linalg.norm(_flat(gan.generator) - g0) / lr, rtol=1e-4)
+    np.testing.assert_allclose(
+        logs["d_grad_norm"],
+        np.linalg.norm(_flat(gan.discriminator) - d0) / lr,
+        rtol=1e-4,
+    )
+    np.testing.assert_allclose(
+        logs["g_grad_norm"], np.linalg.norm(_flat(gan.generator) - g0) / lr, rtol=1e-4
+    )

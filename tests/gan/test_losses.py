@@ -47,27 +47,36 @@ def test_loss_matches_numpy(name):
     np.testing.assert_allclose(ops.convert_to_numpy(d), d_ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ops.convert_to_numpy(g), g_ref, rtol=1e-5, atol=1e-6)
     pair = losses.get_loss(name)
-    np.testing.assert_allclose(ops.convert_to_numpy(pair.d_fn(REAL, FAKE)), d_ref,
-                               rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ops.convert_to_numpy(pair.g_fn(FAKE)), g_ref,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(pair.d_fn(REAL, FAKE)), d_ref, rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(pair.g_fn(FAKE)), g_ref, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_losses_finite_on_large_logits():
     big = np.array([[-200.0], [200.0]], dtype="float32")
     for name in REFERENCES:
         d, g = getattr(losses, name)(big, -big)
-        assert np.isfinite(ops.convert_to_numpy(d)) and np.isfinite(ops.convert_to_numpy(g))
+        assert np.isfinite(ops.convert_to_numpy(d)) and np.isfinite(
+            ops.convert_to_numpy(g)
+        )
 
 
 def test_penalties_match_numpy():
     grads = RNG.normal(size=(5, 3, 2, 1)).astype("float32")
     norms = np.sqrt((grads.reshape(5, -1) ** 2).sum(1))
     np.testing.assert_allclose(
-        ops.convert_to_numpy(losses.wgan_gp_penalty(grads)), np.mean((norms - 1) ** 2),
-        rtol=1e-5)
+        ops.convert_to_numpy(losses.wgan_gp_penalty(grads)),
+        np.mean((norms - 1) ** 2),
+        rtol=1e-5,
+    )
     np.testing.assert_allclose(
-        ops.convert_to_numpy(losses.r1_penalty(grads)), 0.5 * np.mean(norms**2), rtol=1e-5)
+        ops.convert_to_numpy(losses.r1_penalty(grads)),
+        0.5 * np.mean(norms**2),
+        rtol=1e-5,
+    )
 
 
 def test_unknown_loss_name():

@@ -17,15 +17,25 @@ def test_wgan_gp_and_r1_closed_forms(shape):
     fake = rng.normal(size=(6, *shape)).astype("float32")
     norm = np.linalg.norm(w)
 
-    gan = keras_graft.GAN(constant_generator(n) if len(shape) == 1 else
-                          _image_generator(shape), linear_discriminator(w, 0.3, shape))
-    gan.compile(keras.optimizers.SGD(), keras.optimizers.SGD(),
-                gradient_penalty="wgan_gp", penalty_weight=1.0)
+    gan = keras_graft.GAN(
+        constant_generator(n) if len(shape) == 1 else _image_generator(shape),
+        linear_discriminator(w, 0.3, shape),
+    )
+    gan.compile(
+        keras.optimizers.SGD(),
+        keras.optimizers.SGD(),
+        gradient_penalty="wgan_gp",
+        penalty_weight=1.0,
+    )
     got = keras.ops.convert_to_numpy(gan.gradient_penalty(real, fake))
     np.testing.assert_allclose(got, (norm - 1) ** 2, rtol=1e-4)
 
-    gan.compile(keras.optimizers.SGD(), keras.optimizers.SGD(),
-                gradient_penalty="r1", penalty_weight=10.0)
+    gan.compile(
+        keras.optimizers.SGD(),
+        keras.optimizers.SGD(),
+        gradient_penalty="r1",
+        penalty_weight=10.0,
+    )
     got = keras.ops.convert_to_numpy(gan.gradient_penalty(real))
     np.testing.assert_allclose(got, 10.0 / 2 * norm**2, rtol=1e-4)
 
@@ -56,12 +66,20 @@ def test_penalty_pass_leaves_batchnorm_statistics_alone():
         d = keras.Model(inputs, layers.Dense(1)(x), name="discriminator")
         gan = keras_graft.GAN(mlp(4, 2, "generator"), d, seed=0)
         # G does not learn (rate 0): its samples are the same in both runs.
-        gan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(0.0),
-                    gradient_penalty=gradient_penalty, penalty_weight=10.0)
-        gan.fit(ring_of_gaussians(64), batch_size=32, epochs=1, shuffle=False, verbose=0)
+        gan.compile(
+            keras.optimizers.SGD(1e-2),
+            keras.optimizers.SGD(0.0),
+            gradient_penalty=gradient_penalty,
+            penalty_weight=10.0,
+        )
+        gan.fit(
+            ring_of_gaussians(64), batch_size=32, epochs=1, shuffle=False, verbose=0
+        )
         bn = d.layers[1]
-        return [np.array(keras.ops.convert_to_numpy(v))
-                for v in (bn.moving_mean, bn.moving_variance)]
+        return [
+            np.array(keras.ops.convert_to_numpy(v))
+            for v in (bn.moving_mean, bn.moving_variance)
+        ]
 
     without, with_penalty = stats(None), stats("r1")
     assert not np.allclose(without[0], 0.0)  # the statistics did move

@@ -13,7 +13,7 @@ import pytest
 from keras import layers, ops
 
 import keras_graft
-from tests.gan.helpers import mlp, mlp_pair, ring_of_gaussians, weights
+from tests.gan.helpers import mlp, ring_of_gaussians, weights
 
 
 @keras.saving.register_keras_serializable(package="keras_graft_tests")
@@ -58,8 +58,9 @@ class SubDiscriminator(keras.Model):
 
 
 def _compile(gan):
-    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5),
-                keras_graft.optimizers.AdaNSGDA(1e-3))
+    gan.compile(
+        keras.optimizers.Adam(1e-3, beta_1=0.5), keras_graft.optimizers.AdaNSGDA(1e-3)
+    )
     return gan
 
 
@@ -106,12 +107,15 @@ def test_sequential_without_input_and_mixed_kinds():
 
 def test_subclassed_generator_with_ema():
     gan = _subclassed_gan(False)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
-                generator_ema=0.5)
+    gan.compile(
+        keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), generator_ema=0.5
+    )
     gan.fit(ring_of_gaussians(64), batch_size=32, epochs=1, verbose=0)
     z = gan.sample_latents(4)
-    assert not np.allclose(ops.convert_to_numpy(gan.generate(z, ema=True)),
-                           ops.convert_to_numpy(gan.generate(z, ema=False)))
+    assert not np.allclose(
+        ops.convert_to_numpy(gan.generate(z, ema=True)),
+        ops.convert_to_numpy(gan.generate(z, ema=False)),
+    )
 
 
 # ------------------------------------------------------------------ errors
@@ -145,5 +149,5 @@ def test_discriminator_must_score_each_sample_once():
 
 
 def test_player_type_is_checked():
-    with pytest.raises(TypeError, match="discriminator must be a keras.Model"):
+    with pytest.raises(TypeError, match=r"`discriminator` must be a keras.Model"):
         keras_graft.GAN(mlp(4, 2, "g"), layers.Dense(1))

@@ -51,7 +51,10 @@ TOL = {"mixed_float16": 0.05, "mixed_bfloat16": 0.2}
 
 
 def _weights(model):
-    return [np.array(keras.ops.convert_to_numpy(v), dtype="float64") for v in model.trainable_weights]
+    return [
+        np.array(keras.ops.convert_to_numpy(v), dtype="float64")
+        for v in model.trainable_weights
+    ]
 
 
 def _train_gan(policy, name, steps=STEPS, batch=32):
@@ -60,8 +63,13 @@ def _train_gan(policy, name, steps=STEPS, batch=32):
         gan = keras_graft.GAN(*mlp_pair(seed=1), seed=3)
         start = _weights(gan.generator) + _weights(gan.discriminator)
         gan.compile(OPTIMIZERS[name](), OPTIMIZERS[name]())
-        history = gan.fit(ring_of_gaussians(steps * batch), batch_size=batch, epochs=1,
-                          shuffle=False, verbose=0)
+        history = gan.fit(
+            ring_of_gaussians(steps * batch),
+            batch_size=batch,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+        )
         end = _weights(gan.generator) + _weights(gan.discriminator)
     finally:
         keras.config.set_dtype_policy("float32")
@@ -95,7 +103,9 @@ def test_gan_mixed_precision_close_to_float32(name):
             if scaled:  # dynamic scale in use: no overflow, so still the initial 2^15
                 assert float(keras.ops.convert_to_numpy(opt.dynamic_scale)) == 2.0**15
         deviations[policy] = _relative_deviation(start32, end32, end)
-        print(f"MIXED {keras.backend.backend()} {name} {policy} {deviations[policy]:.4g}")
+        print(
+            f"MIXED {keras.backend.backend()} {name} {policy} {deviations[policy]:.4g}"
+        )
     for policy, deviation in deviations.items():
         assert deviation < TOL[policy], (policy, name, deviation)
 
@@ -126,7 +136,9 @@ def test_both_players_losses_are_scaled():
         # LossScaleOptimizer fails eagerly on TensorFlow 2.21 (tf.cond over
         # variables: "'NoneType' object has no attribute 'is_set'").
         gan.compile(d_opt, g_opt)
-        assert gan.d_optimizer is d_opt and gan.g_optimizer is g_opt  # not wrapped twice
+        assert (
+            gan.d_optimizer is d_opt and gan.g_optimizer is g_opt
+        )  # not wrapped twice
         gan.fit(ring_of_gaussians(64), batch_size=32, epochs=1, verbose=0)
         assert seen["d"] >= 1 and seen["g"] >= 1, seen
         for opt in (d_opt, g_opt):
@@ -139,7 +151,9 @@ def test_auto_scale_loss_off_leaves_optimizers_alone():
     keras.config.set_dtype_policy("mixed_float16")
     try:
         gan = keras_graft.GAN(*mlp_pair(seed=1))
-        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), auto_scale_loss=False)
+        gan.compile(
+            keras.optimizers.Adam(), keras.optimizers.Adam(), auto_scale_loss=False
+        )
         for opt in (gan.d_optimizer, gan.g_optimizer):
             assert not isinstance(opt, keras.optimizers.LossScaleOptimizer)
             assert isinstance(opt, keras.optimizers.Adam)
@@ -156,12 +170,17 @@ def test_classifier_mixed_precision_every_optimizer(policy):
     try:
         for name, make in OPTIMIZERS.items():
             keras.utils.set_random_seed(0)
-            model = keras.Sequential([
-                keras.Input((8,)),
-                keras.layers.Dense(16, activation="relu"),
-                keras.layers.Dense(2),
-            ])
-            model.compile(make(), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            model = keras.Sequential(
+                [
+                    keras.Input((8,)),
+                    keras.layers.Dense(16, activation="relu"),
+                    keras.layers.Dense(2),
+                ]
+            )
+            model.compile(
+                make(),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            )
             history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
             losses = history.history["loss"]
             assert np.all(np.isfinite(losses)), (name, losses)
@@ -193,7 +212,9 @@ def test_nonfinite_loss_stops_or_is_skipped(skipping):
     if skipping == "none":
         # NaN real samples: the discriminator loss is NaN at step 2 (batches of 32).
         # D's NaN weights then make G's loss NaN in the same step: both named.
-        with pytest.raises(FloatingPointError, match=r"step 2 .*the discriminator loss"):
+        with pytest.raises(
+            FloatingPointError, match=r"step 2 .*the discriminator loss"
+        ):
             gan.fit(data, batch_size=32, epochs=1, shuffle=False, verbose=0)
         # Training stopped at the bad step, on every backend: steps 0, 1, 2 ran
         # of the epoch's 4 (TensorFlow used to run on to the epoch's end).
@@ -222,7 +243,9 @@ def test_nonfinite_generator_loss_names_the_generator():
     gan.compile(d_opt, optimizers.NSGDA(1e-3), loss="hinge")
     w = gan.generator.layers[-1].kernel
     w.assign(np.full(w.shape, np.inf, dtype="float32"))
-    with pytest.raises(FloatingPointError, match=r"step 0 .*the generator loss \(optimizer NSGDA") as err:
+    with pytest.raises(
+        FloatingPointError, match=r"step 0 .*the generator loss \(optimizer NSGDA"
+    ) as err:
         gan.fit(ring_of_gaussians(64), batch_size=32, epochs=1, verbose=0)
     assert "discriminator loss" not in str(err.value)
     # Every backend stops after the bad step (of the epoch's two).
@@ -232,7 +255,9 @@ def test_nonfinite_generator_loss_names_the_generator():
 def test_finite_run_logs_no_flags():
     gan = keras_graft.GAN(*mlp_pair(seed=1), seed=0)
     spe = 1 if keras.backend.backend() == "torch" else 2  # torch allows only 1
-    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), steps_per_execution=spe)
+    gan.compile(
+        keras.optimizers.Adam(), keras.optimizers.Adam(), steps_per_execution=spe
+    )
     history = gan.fit(ring_of_gaussians(128), batch_size=32, epochs=1, verbose=0)
     assert not any(k.startswith("_gan") for k in history.history), history.history
 
@@ -280,10 +305,16 @@ with open(out, "w") as f:
 def _run_script(tmp_path, *args):
     script = tmp_path / "interrupted_run.py"
     script.write_text(_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     return subprocess.run(
         [sys.executable, str(script), *args],
-        env=env, capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
 
 
@@ -295,7 +326,9 @@ def test_sigkill_and_backup_and_restore_resume_matches_uninterrupted(tmp_path):
     assert os.path.isdir(backup)
     resumed = _run_script(tmp_path, backup, str(tmp_path / "resumed.json"), "-1")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    straight = _run_script(tmp_path, str(tmp_path / "other_backup"), str(tmp_path / "straight.json"), "-1")
+    straight = _run_script(
+        tmp_path, str(tmp_path / "other_backup"), str(tmp_path / "straight.json"), "-1"
+    )
     assert straight.returncode == 0, straight.stderr[-3000:]
     r = json.loads((tmp_path / "resumed.json").read_text())
     s = json.loads((tmp_path / "straight.json").read_text())
@@ -328,13 +361,20 @@ def test_keras_file_stores_each_optimizer_state_once(tmp_path):
     arrays = []
     with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as f:
         h5py.File(f, "r").visititems(
-            lambda name, obj: arrays.append(name) if isinstance(obj, h5py.Dataset) else None
+            lambda name, obj: (
+                arrays.append(name) if isinstance(obj, h5py.Dataset) else None
+            )
         )
-    optimizer_arrays = [a for a in arrays if a.split("/")[0] in ("d_optimizer", "g_optimizer")]
+    optimizer_arrays = [
+        a for a in arrays if a.split("/")[0] in ("d_optimizer", "g_optimizer")
+    ]
     assert len(optimizer_arrays) == len(d_opt.variables) + len(g_opt.variables)
-    model_arrays = len(gan.generator.weights) + len(gan.discriminator.weights) + 1  # + seed
+    model_arrays = (
+        len(gan.generator.weights) + len(gan.discriminator.weights) + 1
+    )  # + seed
     assert len(arrays) == len(optimizer_arrays) + model_arrays, arrays
     loaded = keras.saving.load_model(path)
     for a, b in zip(gan.optimizer.variables, loaded.optimizer.variables):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
-                                      keras.ops.convert_to_numpy(b))
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )

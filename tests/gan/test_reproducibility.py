@@ -15,15 +15,23 @@ FIT = dict(batch_size=32, shuffle=False, verbose=0)
 
 def make_gan(penalty=None):
     gan = keras_graft.GAN(*mlp_pair(seed=5, batchnorm=True), seed=11)
-    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(2e-3),
-                d_steps=2, gradient_penalty=penalty, generator_ema=0.9)
+    gan.compile(
+        keras.optimizers.Adam(1e-3, beta_1=0.5),
+        keras.optimizers.Adam(2e-3),
+        d_steps=2,
+        gradient_penalty=penalty,
+        generator_ema=0.9,
+    )
     return gan
 
 
 def all_state(gan):
-    return (weights(gan.generator) + weights(gan.discriminator)
-            + weights(gan.ema_generator)
-            + [keras.ops.convert_to_numpy(v) for v in gan.optimizer.variables])
+    return (
+        weights(gan.generator)
+        + weights(gan.discriminator)
+        + weights(gan.ema_generator)
+        + [keras.ops.convert_to_numpy(v) for v in gan.optimizer.variables]
+    )
 
 
 def assert_same(a, b, atol=1e-6):
@@ -37,6 +45,7 @@ def test_same_seed_same_weights():
     a.fit(DATA, epochs=1, **FIT)
     b.fit(DATA, epochs=1, **FIT)
     assert_same(all_state(a), all_state(b), atol=0)
+
     # The seed, not the weights' initialisation, fixes the latents.
     def first_latents(seed):
         gan = keras_graft.GAN(*mlp_pair(seed=5), seed=seed)
@@ -76,11 +85,16 @@ def test_backup_and_restore_resume(tmp_path):
     backup_dir = os.path.join(tmp_path, "backup")
     first = make_gan()
     with pytest.raises(RuntimeError, match="interrupted"):
-        first.fit(DATA, epochs=2, callbacks=[
-            keras.callbacks.BackupAndRestore(backup_dir), _Interrupt()], **FIT)
+        first.fit(
+            DATA,
+            epochs=2,
+            callbacks=[keras.callbacks.BackupAndRestore(backup_dir), _Interrupt()],
+            **FIT,
+        )
     resumed = make_gan()
-    history = resumed.fit(DATA, epochs=2,
-                          callbacks=[keras.callbacks.BackupAndRestore(backup_dir)], **FIT)
+    history = resumed.fit(
+        DATA, epochs=2, callbacks=[keras.callbacks.BackupAndRestore(backup_dir)], **FIT
+    )
     assert len(history.history["d_loss"]) == 1  # only the second epoch ran
     assert int(resumed.g_optimizer.iterations) == 8
     assert_same(all_state(full), all_state(resumed))
@@ -90,4 +104,6 @@ def test_config_round_trip():
     gan = keras_graft.GAN(*mlp_pair(), latent_dim=4, seed=3)
     clone = keras_graft.GAN.from_config(gan.get_config())
     assert clone.latent_shape == (4,) and clone.seed == 3
-    assert [w.shape for w in clone.generator.weights] == [w.shape for w in gan.generator.weights]
+    assert [w.shape for w in clone.generator.weights] == [
+        w.shape for w in gan.generator.weights
+    ]

@@ -9,8 +9,17 @@ import keras_graft
 from tests.gan.helpers import mlp_pair, ring_of_gaussians, weights
 
 DATA = ring_of_gaussians(256)
-LOGGED = {"d_loss", "g_loss", "d_real", "d_fake", "d_pace", "g_pace", "pace_ratio",
-          "d_grad_norm", "g_grad_norm"}
+LOGGED = {
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+    "d_pace",
+    "g_pace",
+    "pace_ratio",
+    "d_grad_norm",
+    "g_grad_norm",
+}
 
 
 def _slots(optimizer):
@@ -20,18 +29,28 @@ def _slots(optimizer):
 @pytest.mark.parametrize("d_steps", [1, 2])
 def test_training_moves_all_state(d_steps):
     g, d = mlp_pair(batchnorm=True)
-    bn = [layer for layer in g.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    bn_before = [np.array(keras.ops.convert_to_numpy(layer.moving_mean)) for layer in bn]
+    bn = [
+        layer
+        for layer in g.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    bn_before = [
+        np.array(keras.ops.convert_to_numpy(layer.moving_mean)) for layer in bn
+    ]
     g_before, d_before = weights(g), weights(d)
     gan = keras_graft.GAN(g, d, seed=3)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), d_steps=d_steps)
+    gan.compile(
+        keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), d_steps=d_steps
+    )
     history = gan.fit(DATA, batch_size=64, epochs=2, verbose=0)
 
     assert LOGGED <= set(history.history)
     for key in LOGGED:
         assert np.all(np.isfinite(history.history[key])), key
     assert all(p > 0 for p in history.history["d_pace"] + history.history["g_pace"])
-    assert all(n > 0 for n in history.history["d_grad_norm"] + history.history["g_grad_norm"])
+    assert all(
+        n > 0 for n in history.history["d_grad_norm"] + history.history["g_grad_norm"]
+    )
     steps = 2 * (256 // 64)
     assert int(gan.g_optimizer.iterations) == steps
     assert int(gan.d_optimizer.iterations) == d_steps * steps
@@ -53,8 +72,13 @@ def test_training_moves_all_state(d_steps):
 def test_hinge_simultaneous_without_pace():
     # The other losses are checked against numpy in test_losses.py.
     gan = keras_graft.GAN(*mlp_pair(), seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3), loss="hinge",
-                update="simultaneous", track_pace=False)
+    gan.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.optimizers.Adam(1e-3),
+        loss="hinge",
+        update="simultaneous",
+        track_pace=False,
+    )
     history = gan.fit(DATA, batch_size=128, epochs=1, verbose=0)
     assert {"d_loss", "g_loss"} <= set(history.history)
     assert not {"d_pace", "d_grad_norm", "g_grad_norm"} & set(history.history)
@@ -70,11 +94,13 @@ class _Points(keras.utils.PyDataset):
         return len(self.x) // self.batch
 
     def __getitem__(self, i):
-        x = self.x[i * self.batch:(i + 1) * self.batch]
+        x = self.x[i * self.batch : (i + 1) * self.batch]
         return (x, np.zeros(len(x))) if self.labels else x
 
 
-@pytest.mark.parametrize("source", ["tf.data", "pydataset", "pydataset_labels", "numpy_xy"])
+@pytest.mark.parametrize(
+    "source", ["tf.data", "pydataset", "pydataset_labels", "numpy_xy"]
+)
 def test_data_sources(source):
     gan = keras_graft.GAN(*mlp_pair(), seed=0)
     gan.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2))
@@ -96,8 +122,12 @@ def test_run_eagerly_matches_compiled_run():
     runs = []
     for eager in (False, True):
         gan = keras_graft.GAN(*mlp_pair(seed=2), seed=0)
-        gan.compile(keras_graft.optimizers.AdaNSGDA(1e-3), keras.optimizers.Adam(1e-3),
-                    gradient_penalty="r1", run_eagerly=eager)
+        gan.compile(
+            keras_graft.optimizers.AdaNSGDA(1e-3),
+            keras.optimizers.Adam(1e-3),
+            gradient_penalty="r1",
+            run_eagerly=eager,
+        )
         history = gan.fit(DATA[:128], batch_size=32, epochs=1, shuffle=False, verbose=0)
         assert set(history.history) == LOGGED | {"penalty"}
         runs.append(weights(gan))

@@ -43,7 +43,9 @@ def expected(update, d_steps, w=0.5, c=0.1, b=0.3):
 
 
 def one_step(update, d_steps, **compile_kwargs):
-    gan = keras_graft.GAN(constant_generator(), linear_discriminator([0.5], 0.1), seed=0)
+    gan = keras_graft.GAN(
+        constant_generator(), linear_discriminator([0.5], 0.1), seed=0
+    )
     gan.compile(
         d_optimizer=keras.optimizers.SGD(LR),
         g_optimizer=keras.optimizers.SGD(LR),
@@ -59,9 +61,15 @@ def one_step(update, d_steps, **compile_kwargs):
     return gan, history, (w, c, b)
 
 
-@pytest.mark.parametrize("update,d_steps", [
-    ("alternating", 1), ("simultaneous", 1), ("alternating", 2), ("simultaneous", 2),
-])
+@pytest.mark.parametrize(
+    "update,d_steps",
+    [
+        ("alternating", 1),
+        ("simultaneous", 1),
+        ("alternating", 2),
+        ("simultaneous", 2),
+    ],
+)
 def test_update_order_matches_hand_computation(update, d_steps):
     gan, history, got = one_step(update, d_steps, generator_ema=0.9)
     want = expected(update, d_steps)
@@ -74,15 +82,19 @@ def test_update_order_matches_hand_computation(update, d_steps):
     g_pace = abs(got[2] - b0) / abs(b0)
     np.testing.assert_allclose(history.history["d_pace"][-1], d_pace, rtol=1e-4)
     np.testing.assert_allclose(history.history["g_pace"][-1], g_pace, rtol=1e-4)
-    np.testing.assert_allclose(history.history["pace_ratio"][-1], d_pace / g_pace, rtol=1e-4)
+    np.testing.assert_allclose(
+        history.history["pace_ratio"][-1], d_pace / g_pace, rtol=1e-4
+    )
     # EMA of the generator after one step: m * b0 + (1 - m) * b1.
     ema_b = float(keras.ops.convert_to_numpy(gan.ema_generator.weights[0])[0])
     np.testing.assert_allclose(ema_b, 0.9 * b0 + 0.1 * got[2], rtol=1e-5)
     z = np.zeros((2, 1), "float32")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(gan.generate(z, ema=True)),
-                               ema_b, rtol=1e-5)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(gan.generate(z, ema=False)),
-                               got[2], rtol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(gan.generate(z, ema=True)), ema_b, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(gan.generate(z, ema=False)), got[2], rtol=1e-5
+    )
 
 
 def test_alternating_and_simultaneous_differ():
@@ -102,10 +114,16 @@ def test_penalty_gradient_through_training_step(penalty, weight):
     w0 = np.array([0.6, -0.8 * 1.5], dtype="float32")
     b0 = np.array([0.2, 0.4], dtype="float32")
     real = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, -1.0], [1.0, 1.0]], "float32")
-    gan = keras_graft.GAN(constant_generator(2, b0.tolist()), linear_discriminator(w0, 0.1),
-                          seed=0)
-    gan.compile(keras.optimizers.SGD(LR), keras.optimizers.SGD(LR), loss="wasserstein",
-                gradient_penalty=penalty, penalty_weight=weight)
+    gan = keras_graft.GAN(
+        constant_generator(2, b0.tolist()), linear_discriminator(w0, 0.1), seed=0
+    )
+    gan.compile(
+        keras.optimizers.SGD(LR),
+        keras.optimizers.SGD(LR),
+        loss="wasserstein",
+        gradient_penalty=penalty,
+        penalty_weight=weight,
+    )
     history = gan.fit(real, batch_size=4, epochs=1, shuffle=False, verbose=0)
     norm = np.linalg.norm(w0)
     if penalty == "wgan_gp":
@@ -116,10 +134,15 @@ def test_penalty_gradient_through_training_step(penalty, weight):
         p = weight / 2 * norm**2
     w1 = w0 - LR * (b0 - real.mean(0) + dp)
     dense = gan.discriminator.layers[-1]
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(dense.kernel)[:, 0], w1,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(dense.kernel)[:, 0], w1, rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(keras.ops.convert_to_numpy(dense.bias), [0.1], atol=1e-6)
     np.testing.assert_allclose(history.history["penalty"][-1], p, rtol=1e-5)
     # Generator: g_loss = -(w1.b + c), grad_b = -w1.
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(gan.generator.weights[0]),
-                               b0 + LR * w1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(gan.generator.weights[0]),
+        b0 + LR * w1,
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -72,6 +72,18 @@ def test_cache_dir_follows_keras_home(monkeypatch, tmp_path):
     assert os.path.isdir(metrics.cache_dir())
 
 
+@pytest.mark.parametrize("keras_home", [None, ""])
+def test_cache_dir_defaults_to_the_home_folder(monkeypatch, tmp_path, keras_home):
+    # Unset or empty KERAS_HOME: ~/.keras, as Keras itself does.
+    if keras_home is None:
+        monkeypatch.delenv("KERAS_HOME", raising=False)
+    else:
+        monkeypatch.setenv("KERAS_HOME", keras_home)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    expected = os.path.join(str(tmp_path), ".keras", "keras_graft")
+    assert metrics.cache_dir() == expected and os.path.isdir(expected)
+
+
 def test_frechet_distance_real_vs_real_and_noise(classifier, cache):
     train = metrics.digit_statistics("train", epochs=EPOCHS, cache_dir_path=cache)
     test = metrics.digit_statistics("test", epochs=EPOCHS, cache_dir_path=cache)
@@ -86,6 +98,8 @@ def test_frechet_distance_real_vs_real_and_noise(classifier, cache):
     real_vs_noise = fd(train, noise)
     assert real_vs_real < 5.0, real_vs_real
     assert real_vs_noise > 50 * real_vs_real, (real_vs_noise, real_vs_real)
+    # Written in one step: no temporary file is left next to the cached ones.
+    assert not [name for name in os.listdir(cache) if ".tmp" in name]
     # The statistics loaded back from disk are the ones computed.
     frechet._stats_memory.clear()
     reloaded = metrics.digit_statistics("test", epochs=EPOCHS, cache_dir_path=cache)
@@ -104,7 +118,12 @@ def test_class_coverage_of_real_and_collapsed_digits(classifier, test_digits):
 
 
 def test_digit_features_reject_other_shapes(classifier):
-    with pytest.raises(ValueError, match="28, 28, 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `images.shape` must be "
+        r"\(N, 28, 28, 1\); received "
+        r"images.shape=\(2, 32, 32, 3\)\.",
+    ):
         metrics.DigitFeatures(classifier)(np.zeros((2, 32, 32, 3), np.float32))
 
 

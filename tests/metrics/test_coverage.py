@@ -12,9 +12,9 @@ CENTERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
 
 def test_mode_coverage_counts_quality_and_kl():
     samples = np.array(
-        [[0.0, 0.05]] * 6        # mode 0, within 3 std (std 0.1)
-        + [[10.0, 0.2]] * 2      # mode 1, within 3 std
-        + [[0.0, 10.5]] * 2      # nearest mode 2 but 5 std away: low quality
+        [[0.0, 0.05]] * 6  # mode 0, within 3 std (std 0.1)
+        + [[10.0, 0.2]] * 2  # mode 1, within 3 std
+        + [[0.0, 10.5]] * 2  # nearest mode 2 but 5 std away: low quality
         + [[5.0, 5.0]] * 0
     )
     cov = metrics.mode_coverage(samples, CENTERS, std=0.1, threshold=3.0, min_count=2)
@@ -85,9 +85,9 @@ def test_modes_recovered_on_hand_made_neurons():
     u = np.eye(3, 5)
     neurons = np.array(
         [
-            [2.0, 0.1, 0.0, 0.0, 0.0],   # mode 0, cos ~0.9988, norm ~2
-            [0.0, 0.5, 0.5, 0.0, 0.0],   # between modes 1 and 2: cos 0.707
-            [0.0, 0.0, 0.0, 0.0, 0.0],   # dead neuron
+            [2.0, 0.1, 0.0, 0.0, 0.0],  # mode 0, cos ~0.9988, norm ~2
+            [0.0, 0.5, 0.5, 0.0, 0.0],  # between modes 1 and 2: cos 0.707
+            [0.0, 0.0, 0.0, 0.0, 0.0],  # dead neuron
             [0.0, 0.0, -1.0, 0.0, 0.0],  # anti-aligned with mode 2
         ]
     )
@@ -111,7 +111,22 @@ def test_modes_recovered_on_hand_made_neurons():
 
 
 def test_input_validation():
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `samples.shape` must be \(N, D\) "
+        r"with D = 2 as in centers; received "
+        r"samples.shape=\(3, 3\)\.",
+    ):
         metrics.mode_coverage(np.zeros((3, 3)), CENTERS, 0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match="Argument `std` must be a finite float > 0; received std=0.0."
+    ):
+        metrics.mode_coverage(np.zeros((3, 2)), CENTERS, 0.0)
+    with pytest.raises(ValueError, match="Argument `threshold` must be a finite"):
+        metrics.mode_coverage(np.zeros((3, 2)), CENTERS, 0.1, threshold=-1.0)
+    with pytest.raises(ValueError, match="Argument `generator_neurons.shape` must be"):
         metrics.modes_recovered(np.zeros((2, 4)), np.eye(2, 5))
+    with pytest.raises(ValueError, match=r"`modes.shape` must be \(K, d\)"):
+        metrics.mode_mass(np.zeros((2, 4)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"\(m_G, d\) or \(R, m_G, d\) with d = 4"):
+        metrics.mode_mass(np.zeros((2, 5)), np.eye(2, 4))

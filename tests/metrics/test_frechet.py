@@ -32,7 +32,11 @@ def test_feature_statistics_is_mean_and_unbiased_covariance(two_feature_sets):
     np.testing.assert_allclose(mu, a.mean(0))
     centred = a - a.mean(0)
     np.testing.assert_allclose(sigma, centred.T @ centred / (len(a) - 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `features.shape` must be \(N, F\) "
+        r"with N >= 2; received features.shape",
+    ):
         metrics.feature_statistics(a[:1])
 
 
@@ -78,10 +82,16 @@ def test_singular_covariances_fewer_samples_than_features():
 
 
 def test_shape_mismatch_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError,
+        match=r"Argument `mu2.shape` must be \(3,\) as mu1 "
+        r"is \(3,\); received mu2.shape=\(2,\)\.",
+    ):
         metrics.frechet_distance(np.zeros(3), np.eye(3), np.zeros(2), np.eye(2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"`sigma1.shape` must be \(3, 3\)"):
         metrics.frechet_distance(np.zeros(3), np.eye(2), np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match=r"`mu1.shape` must be \(F,\)"):
+        metrics.frechet_distance(np.zeros((1, 3)), np.eye(3), np.zeros(3), np.eye(3))
 
 
 def test_frechet_distance_class_with_a_custom_extractor():
@@ -106,7 +116,12 @@ def test_frechet_distance_class_with_a_custom_extractor():
 
 
 def test_unknown_extractor_name():
-    with pytest.raises(ValueError, match="extractor"):
+    with pytest.raises(
+        ValueError,
+        match="Argument `extractor` must be 'digits', "
+        "'inception' or a callable; received "
+        "extractor='vgg'.",
+    ):
         metrics.FrechetDistance("vgg")
 
 

@@ -46,15 +46,20 @@ def gradient_sequence(variables, steps: int, seed: int = 1, scales=None):
 
 
 def numpy_values(variables):
-    return [np.array(keras.ops.convert_to_numpy(v), dtype=np.float64) for v in variables]
+    return [
+        np.array(keras.ops.convert_to_numpy(v), dtype=np.float64) for v in variables
+    ]
 
 
 def run(optimizer, variables, grad_seq):
-    """Applies each gradient list with `optimizer.apply`; returns values after each step."""
+    """Applies each gradient list with `optimizer.apply`; values after each step."""
     history = []
     for grads in grad_seq:
         optimizer.apply(
-            [keras.ops.convert_to_tensor(g, dtype=v.dtype) for g, v in zip(grads, variables)],
+            [
+                keras.ops.convert_to_tensor(g, dtype=v.dtype)
+                for g, v in zip(grads, variables)
+            ],
             variables,
         )
         history.append(numpy_values(variables))

@@ -135,6 +135,11 @@ def graft_trajectory(
 
 def relative_error(actual, expected) -> float:
     """Norm-wise relative error ||a - e|| / ||e|| over a list of arrays."""
-    num = np.sqrt(sum(np.sum((np.asarray(a, np.float64) - e) ** 2) for a, e in zip(actual, expected)))
+    num = np.sqrt(
+        sum(
+            np.sum((np.asarray(a, np.float64) - e) ** 2)
+            for a, e in zip(actual, expected)
+        )
+    )
     den = np.sqrt(sum(np.sum(np.asarray(e, np.float64) ** 2) for e in expected))
     return float(num / den)

@@ -1,4 +1,4 @@
-"""Graft: grafting an optimizer onto itself gives that optimizer; children are checked."""
+"""Graft: an optimizer grafted onto itself is that optimizer; children are checked."""
 
 import keras
 import numpy as np
@@ -37,7 +37,9 @@ def test_graft_onto_itself_is_the_optimizer(name, granularity="global"):
     _, builtin_vars = two_layer_model(seed=0)
     grads = gradient_sequence(graft_vars, steps=20, seed=2)
 
-    grafted = run(optimizers.Graft(make(), make(), granularity=granularity), graft_vars, grads)
+    grafted = run(
+        optimizers.Graft(make(), make(), granularity=granularity), graft_vars, grads
+    )
     # Keras's per-variable algorithm: a subclass runs `update_step` on every
     # backend (on torch the built-in class itself takes a fused path).
     reference = make()
@@ -87,7 +89,9 @@ def test_children_keep_their_own_state_and_iterations():
     assert int(graft.magnitude.iterations) == 3
     assert int(graft.direction.iterations) == 3
     assert len(graft.variables) == (
-        len(graft._variables) + len(graft.magnitude.variables) + len(graft.direction.variables)
+        len(graft._variables)
+        + len(graft.magnitude.variables)
+        + len(graft.direction.variables)
     )
     # Adam's first moment and SGD's momentum are both non-zero.
     assert np.any(keras.ops.convert_to_numpy(graft.magnitude._momentums[0]) != 0)
@@ -95,7 +99,9 @@ def test_children_keep_their_own_state_and_iterations():
 
 
 def test_children_by_name_and_config():
-    graft = optimizers.Graft("adam", {"class_name": "SGD", "config": {"learning_rate": 0.3}})
+    graft = optimizers.Graft(
+        "adam", {"class_name": "SGD", "config": {"learning_rate": 0.3}}
+    )
     assert isinstance(graft.magnitude, keras.optimizers.Adam)
     assert isinstance(graft.direction, keras.optimizers.SGD)
     np.testing.assert_allclose(float(graft.direction.learning_rate), 0.3)
@@ -108,7 +114,9 @@ def test_magnitude_learning_rate_override():
     _, b_vars = two_layer_model(seed=4)
     grads = gradient_sequence(a_vars, steps=5, seed=5)
     overridden = run(
-        optimizers.Graft(keras.optimizers.Adam(0.5), "sgd", learning_rate=0.01), a_vars, grads
+        optimizers.Graft(keras.optimizers.Adam(0.5), "sgd", learning_rate=0.01),
+        a_vars,
+        grads,
     )
     direct = run(optimizers.AdaNSGDA(0.01), b_vars, grads)
     assert relative_error(overridden[-1], direct[-1]) <= 1e-6

@@ -28,12 +28,16 @@ def _trajectories(optimizer, reference_kwargs, steps=8, granularity="layer", see
     initial = numpy_values(variables)
     grads = gradient_sequence(variables, steps=steps, seed=seed + 10)
     history = run(optimizer, variables, grads)
-    expected = ref.graft_trajectory(initial, grads, BLOCKS[granularity], **reference_kwargs)
+    expected = ref.graft_trajectory(
+        initial, grads, BLOCKS[granularity], **reference_kwargs
+    )
     return history, expected, initial
 
 
 def test_schedule_drives_the_step_length():
-    schedule = keras.optimizers.schedules.ExponentialDecay(0.05, decay_steps=1, decay_rate=0.8)
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        0.05, decay_steps=1, decay_rate=0.8
+    )
     history, expected, initial = _trajectories(
         optimizers.AdaNSGDA(schedule, granularity="layer"),
         dict(
@@ -59,7 +63,9 @@ def test_schedule_on_a_graft_child_is_honoured():
 
 
 def test_nsgda_schedule_sets_each_steps_length():
-    schedule = keras.optimizers.schedules.PolynomialDecay(0.2, decay_steps=4, end_learning_rate=0.0)
+    schedule = keras.optimizers.schedules.PolynomialDecay(
+        0.2, decay_steps=4, end_learning_rate=0.0
+    )
     history, expected, initial = _trajectories(
         optimizers.NSGDA(schedule, granularity="global"),
         dict(
@@ -106,7 +112,11 @@ def _clip_global_norm(grads):
 
 @pytest.mark.parametrize(
     "option, transform",
-    [("clipvalue", _clip_value), ("clipnorm", _clip_norm), ("global_clipnorm", _clip_global_norm)],
+    [
+        ("clipvalue", _clip_value),
+        ("clipnorm", _clip_norm),
+        ("global_clipnorm", _clip_global_norm),
+    ],
 )
 def test_clipping_runs_before_the_graft(option, transform):
     # AdaDir's magnitude is the (clipped) gradient's norm, so clipping shows.
@@ -125,7 +135,9 @@ def test_ema_tracks_and_finalizes():
     average = [np.array(h) for h in history[0]]  # the first step copies the weights
     for values in history[1:]:
         average = [0.7 * a + 0.3 * v for a, v in zip(average, values)]
-    ema = [keras.ops.convert_to_numpy(v) for v in optimizer._model_variables_moving_average]
+    ema = [
+        keras.ops.convert_to_numpy(v) for v in optimizer._model_variables_moving_average
+    ]
     for e, a in zip(ema, average):
         np.testing.assert_allclose(e, a, rtol=1e-5, atol=1e-7)
     optimizer.finalize_variable_values(variables)
@@ -134,7 +146,9 @@ def test_ema_tracks_and_finalizes():
 
 
 def test_gradient_accumulation_averages_then_steps():
-    optimizer = optimizers.AdaNSGDA(0.05, gradient_accumulation_steps=2, granularity="layer")
+    optimizer = optimizers.AdaNSGDA(
+        0.05, gradient_accumulation_steps=2, granularity="layer"
+    )
     _, variables = two_layer_model(seed=4)
     initial = numpy_values(variables)
     grads = gradient_sequence(variables, steps=6, seed=5)
@@ -152,18 +166,28 @@ def test_gradient_accumulation_averages_then_steps():
 
 
 CONFIGURED = [
-    lambda: optimizers.AdaNSGDA(0.01, beta_1=0.5, beta_2=0.9, epsilon=1e-6, granularity="layer", clipnorm=1.0),
+    lambda: optimizers.AdaNSGDA(
+        0.01, beta_1=0.5, beta_2=0.9, epsilon=1e-6, granularity="layer", clipnorm=1.0
+    ),
     lambda: optimizers.AdaDir(0.2, beta_1=0.0, granularity="global", weight_decay=0.01),
     lambda: optimizers.NSGDA(
-        keras.optimizers.schedules.CosineDecay(0.1, 100), momentum=0.9, nesterov=True, scale="sqrt_size"
+        keras.optimizers.schedules.CosineDecay(0.1, 100),
+        momentum=0.9,
+        nesterov=True,
+        scale="sqrt_size",
     ),
     lambda: optimizers.Graft(
-        keras.optimizers.AdamW(0.003, weight_decay=0.1), keras.optimizers.Lion(1e-4), granularity="layer", use_ema=True
+        keras.optimizers.AdamW(0.003, weight_decay=0.1),
+        keras.optimizers.Lion(1e-4),
+        granularity="layer",
+        use_ema=True,
     ),
 ]
 
 
-@pytest.mark.parametrize("make", CONFIGURED, ids=["ada_nsgda", "ada_dir", "nsgda", "graft"])
+@pytest.mark.parametrize(
+    "make", CONFIGURED, ids=["ada_nsgda", "ada_dir", "nsgda", "graft"]
+)
 def test_config_round_trip_gives_the_same_optimizer(make):
     original = make()
     config = original.get_config()

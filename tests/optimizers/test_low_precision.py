@@ -1,11 +1,16 @@
-"""float16 / bfloat16 variables: norms in float32, no overflow, steps close to float32."""
+"""float16/bfloat16 variables: norms in float32, no overflow, steps near float32."""
 
 import keras
 import numpy as np
 import pytest
 
 from keras_graft import optimizers
-from tests.optimizers.helpers import gradient_sequence, numpy_values, run, two_layer_model
+from tests.optimizers.helpers import (
+    gradient_sequence,
+    numpy_values,
+    run,
+    two_layer_model,
+)
 
 FACTORIES = {
     "ada_nsgda": lambda: optimizers.AdaNSGDA(0.01),
@@ -54,7 +59,10 @@ def test_large_gradients_in_16_bit_variables(name, dtype):
 def test_zero_and_tiny_gradients_in_16_bit_variables(dtype):
     _, variables = two_layer_model(seed=2, dtype=dtype)
     before = numpy_values(variables)
-    grads = [[np.full(v.shape, 1e-8, "float32") for v in variables], [np.zeros(v.shape, "float32") for v in variables]]
+    grads = [
+        [np.full(v.shape, 1e-8, "float32") for v in variables],
+        [np.zeros(v.shape, "float32") for v in variables],
+    ]
     optimizer = optimizers.NSGDA(0.01)
     history = run(optimizer, variables, grads)
     for values in history:

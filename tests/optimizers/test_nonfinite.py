@@ -1,17 +1,24 @@
-"""`skip_nonfinite=True`: a step with NaN/Inf gradients changes nothing and is counted."""
+"""`skip_nonfinite=True`: a step with NaN/Inf gradients changes nothing, is counted."""
 
 import keras
 import numpy as np
 import pytest
 
 from keras_graft import optimizers
-from tests.optimizers.helpers import gradient_sequence, numpy_values, run, two_layer_model
+from tests.optimizers.helpers import (
+    gradient_sequence,
+    numpy_values,
+    run,
+    two_layer_model,
+)
 
 FACTORIES = {
     "ada_nsgda": lambda **kw: optimizers.AdaNSGDA(0.05, **kw),
     "ada_dir": lambda **kw: optimizers.AdaDir(0.05, **kw),
     "nsgda": lambda **kw: optimizers.NSGDA(0.05, momentum=0.9, **kw),
-    "graft": lambda **kw: optimizers.Graft("adam", keras.optimizers.SGD(momentum=0.9), **kw),
+    "graft": lambda **kw: optimizers.Graft(
+        "adam", keras.optimizers.SGD(momentum=0.9), **kw
+    ),
 }
 
 
@@ -80,7 +87,9 @@ def test_skip_nonfinite_in_fit_and_config():
     for a, b in zip(model.get_weights(), before):
         np.testing.assert_array_equal(a, b)
     assert int(optimizer.skipped_steps) == 1 and int(optimizer.iterations) == 4
-    assert optimizers.AdaNSGDA.from_config(optimizer.get_config()).skip_nonfinite is True
+    assert (
+        optimizers.AdaNSGDA.from_config(optimizer.get_config()).skip_nonfinite is True
+    )
 
 
 def test_skip_nonfinite_must_be_bool():

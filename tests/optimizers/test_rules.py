@@ -26,7 +26,9 @@ CASES = {
         lambda: (ref.Adam(0.05, 0.9, 0.99), ref.Gradient(), None),
     ),
     "ada_nsgda_beta1_0": (
-        lambda g: optimizers.AdaNSGDA(0.05, beta_1=0.0, beta_2=0.9, epsilon=1e-3, granularity=g),
+        lambda g: optimizers.AdaNSGDA(
+            0.05, beta_1=0.0, beta_2=0.9, epsilon=1e-3, granularity=g
+        ),
         lambda: (ref.Adam(0.05, 0.0, 0.9, 1e-3), ref.Gradient(), None),
     ),
     "ada_dir": (
@@ -112,7 +114,9 @@ def test_nsgda_moves_every_block_by_exactly_the_learning_rate(granularity):
         lambda: optimizers.AdaNSGDA(0.05),
         lambda: optimizers.AdaDir(0.05),
         lambda: optimizers.NSGDA(0.05, momentum=0.9),
-        lambda: optimizers.Graft(keras.optimizers.Adam(0.05), keras.optimizers.SGD(0.1)),
+        lambda: optimizers.Graft(
+            keras.optimizers.Adam(0.05), keras.optimizers.SGD(0.1)
+        ),
     ],
     ids=["ada_nsgda", "ada_dir", "nsgda", "graft"],
 )

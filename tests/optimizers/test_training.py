@@ -12,9 +12,13 @@ FACTORIES = {
     "ada_nsgda": lambda: optimizers.AdaNSGDA(0.01),
     "ada_dir": lambda: optimizers.AdaDir(0.05),
     "nsgda": lambda: optimizers.NSGDA(0.01, momentum=0.5),
-    "nsgda_global_sqrt": lambda: optimizers.NSGDA(1e-3, scale="sqrt_size", granularity="global"),
+    "nsgda_global_sqrt": lambda: optimizers.NSGDA(
+        1e-3, scale="sqrt_size", granularity="global"
+    ),
     "graft_layer": lambda: optimizers.Graft(
-        keras.optimizers.Adam(0.01), keras.optimizers.SGD(momentum=0.9), granularity="layer"
+        keras.optimizers.Adam(0.01),
+        keras.optimizers.SGD(momentum=0.9),
+        granularity="layer",
     ),
 }
 
@@ -71,7 +75,10 @@ def test_training_continues_exactly_after_save_and_load(name, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     for a, b in zip(resumed.optimizer.variables, uninterrupted.optimizer.variables):
         np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6
+            keras.ops.convert_to_numpy(a),
+            keras.ops.convert_to_numpy(b),
+            rtol=1e-5,
+            atol=1e-6,
         )
 
 
@@ -93,7 +100,10 @@ def test_mixed_float16_policy_trains_with_loss_scaling(name):
 def test_explicit_loss_scale_optimizer_unscales_before_the_graft():
     x, y = _regression_data()
     a, b = _model(seed=3), _model(seed=3)
-    a.compile(optimizer=keras.optimizers.LossScaleOptimizer(optimizers.AdaNSGDA(0.01)), loss="mse")
+    a.compile(
+        optimizer=keras.optimizers.LossScaleOptimizer(optimizers.AdaNSGDA(0.01)),
+        loss="mse",
+    )
     b.compile(optimizer=optimizers.AdaNSGDA(0.01), loss="mse")
     a.fit(x, y, batch_size=64, epochs=2, verbose=0, shuffle=False)
     b.fit(x, y, batch_size=64, epochs=2, verbose=0, shuffle=False)

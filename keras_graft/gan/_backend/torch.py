@@ -6,6 +6,12 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from keras_graft.gan._backend.common import (  # noqa: F401
+    replica_sum,
+    test_step,
+    train_step,
+)
+
 
 def gradients(objective: Callable, variables: Sequence, *args: Any):
     """Run `objective(*args) -> (loss, aux)` and differentiate `loss`.

@@ -16,11 +16,21 @@ from typing import Any, Callable, Sequence
 import jax
 from keras import StatelessScope
 from keras.optimizers import LossScaleOptimizer
+
+# The scope the step runs in: Keras has no public accessor for it.
 from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+from keras_graft.gan._backend.common import (  # noqa: F401
+    replica_sum,
+    squared_norm,
+    squared_norms,
+)
 
 
 def _scope_with(mapping: dict) -> StatelessScope:
-    # Build a scope from an id->value dict without re-converting every value.
+    # A scope from an id->value dict. `StatelessScope(state_mapping=...)`
+    # would re-convert every value of the model; nested scopes do not chain
+    # in Keras, so each one needs the whole mapping.
     scope = StatelessScope()
     scope.state_mapping = mapping
     return scope
@@ -72,9 +82,12 @@ def apply(optimizer, grads: Sequence, variables: Sequence) -> None:
     opt_vars = optimizer.variables
     opt_values = [scope.get_current_value(v) for v in opt_vars]
     values = [scope.get_current_value(v) for v in variables]
-    new_values, new_opt_values = optimizer.stateless_apply(opt_values, list(grads), values)
-    for ref, value in zip(list(variables) + list(opt_vars),
-                          list(new_values) + list(new_opt_values)):
+    new_values, new_opt_values = optimizer.stateless_apply(
+        opt_values, list(grads), values
+    )
+    for ref, value in zip(
+        list(variables) + list(opt_vars), list(new_values) + list(new_opt_values)
+    ):
         scope.state_mapping[id(ref)] = value
 
 
@@ -122,15 +135,22 @@ def _run_stateless(step, refs: tuple, state: tuple, data):
 
 def train_step(model, state, data):
     """The JAX trainer's `train_step(state, data) -> (logs, state)` for a GAN."""
-    refs = (model.trainable_variables, model.non_trainable_variables,
-            model.optimizer.variables, model.metrics_variables)
+    refs = (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
     return _run_stateless(model._train_step_common, refs, state, data)
 
 
 def test_step(model, state, data):
     """The JAX trainer's `test_step(state, data) -> (logs, state)` for a GAN."""
-    refs = (model.trainable_variables, model.non_trainable_variables,
-            model.metrics_variables)
+    refs = (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.metrics_variables,
+    )
     return _run_stateless(model._test_step_common, refs, state, data)
 
 
@@ -167,4 +187,3 @@ def restore_state(model, out) -> None:
     # variables now hold this step's state: mark them synced (private flag,
     # no public way to tell the trainer).
     model._jax_state_synced = True
-

@@ -7,6 +7,13 @@ from typing import Any, Callable, Sequence
 
 import tensorflow as tf
 
+from keras_graft.gan._backend.common import (  # noqa: F401
+    squared_norm,
+    squared_norms,
+    test_step,
+    train_step,
+)
+
 
 def gradients(objective: Callable, variables: Sequence, *args: Any):
     """Run `objective(*args) -> (loss, aux)` and differentiate `loss`.

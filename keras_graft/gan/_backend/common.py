@@ -1,0 +1,40 @@
+"""`keras.ops` pieces the TensorFlow and JAX modules share (torch fuses them)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from keras import ops
+
+
+def squared_norms(before: Sequence, variables: Sequence):
+    """`(sum ||v - b||^2, sum ||b||^2)` over the variables and their snapshots."""
+    update = 0.0
+    size = 0.0
+    for b, v in zip(before, variables):
+        update = update + ops.sum(ops.square(ops.subtract(v.value, b)))
+        size = size + ops.sum(ops.square(b))
+    return update, size
+
+
+def squared_norm(tensors: Sequence):
+    """`sum ||t||^2` over `tensors`, in float32."""
+    total = 0.0
+    for t in tensors:
+        total = total + ops.sum(ops.square(ops.cast(t, "float32")))
+    return ops.cast(total, "float32")
+
+
+def train_step(model, data):
+    """The trainer's `train_step(data)` (TensorFlow, torch)."""
+    return model._train_step_common(data)
+
+
+def test_step(model, data):
+    """The trainer's `test_step(data)` (TensorFlow, torch)."""
+    return model._test_step_common(data)
+
+
+def replica_sum(tensors: Sequence) -> list:
+    """`tensors` (one replica: nothing to sum)."""
+    return list(tensors)
