@@ -63,49 +63,41 @@ def _checked(check: Callable[..., Any], value: Any, name: str, **bounds: Any) ->
         raise argparse.ArgumentTypeError(str(e).removeprefix(f"Argument `{name}` "))
 
 
-def _int_option(name: str, minimum: int) -> Callable[[str], int]:
-    """An argparse type for option `name`: an int >= `minimum`.
+def _option(
+    name: str, convert: type, check_name: str, **bounds: Any
+) -> Callable[[str], Any]:
+    """An argparse type for option `name`: `convert(text)`, then a check.
 
     Args:
         name (str): The option, e.g. ``"--seeds"`` (for the message).
-        minimum (int): The smallest value allowed.
+        convert (type): ``int`` or ``float``.
+        check_name (str): The function of `keras_graft._validation` to use.
+        **bounds (Any): Its bounds (``minimum=``, ``low=``, ...).
 
     Returns:
-        Callable[[str], int]: Parses and checks the option's text.
+        Callable[[str], Any]: Parses and checks the option's text.
     """
 
-    def parse(text: str) -> int:
-        from keras_graft._validation import check_int
+    def parse(text: str) -> Any:
+        from keras_graft import _validation
 
         try:
-            value: Any = int(text)
+            value: Any = convert(text)
         except ValueError:
-            value = text  # not an int: the check says what is expected
-        return _checked(check_int, value, name, minimum=minimum)
+            value = text  # not a number: the check says what is expected
+        return _checked(getattr(_validation, check_name), value, name, **bounds)
 
     return parse
+
+
+def _int_option(name: str, minimum: int) -> Callable[[str], int]:
+    """An argparse type for option `name`: an int >= `minimum`."""
+    return _option(name, int, "check_int", minimum=minimum)
 
 
 def _positive_float_option(name: str) -> Callable[[str], float]:
-    """An argparse type for option `name`: a finite float > 0.
-
-    Args:
-        name (str): The option, e.g. ``"--lr"`` (for the message).
-
-    Returns:
-        Callable[[str], float]: Parses and checks the option's text.
-    """
-
-    def parse(text: str) -> float:
-        from keras_graft._validation import check_float
-
-        try:
-            value: Any = float(text)
-        except ValueError:
-            value = text  # not a number: the check says what is expected
-        return _checked(check_float, value, name, low=0.0, low_open=True)
-
-    return parse
+    """An argparse type for option `name`: a finite float > 0."""
+    return _option(name, float, "check_float", low=0.0, low_open=True)
 
 
 def _cpu_count() -> int:

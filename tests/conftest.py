@@ -22,6 +22,25 @@ def _reset_keras_state():
     keras.config.set_dtype_policy("float32")
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch single-threaded for a module (other backends untouched).
+
+    On a shared 2-core machine torch's OpenMP threads spin when the CPUs are
+    oversubscribed (training took 58 s with 2 threads vs 7 s with 1 under load).
+    Use with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`.
+    """
+    if keras.backend.backend() != "torch":
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `backend("jax")` run only in the pytest process of that backend.
 

@@ -210,18 +210,13 @@ def inspect_players(
             fake = _call(
                 generator, "generator", latent_shape, latent_dtype, g_label_shape
             )
-        labels = _zero_labels(d_label_shape)
-        try:
-            scores = discriminator(
-                _pack(ops.cast(fake, sample_dtype), labels), training=False
-            )
-        except Exception as e:  # noqa: BLE001 - re-raised with the shapes
-            raise ValueError(
-                f"discriminator {discriminator.name!r} could not be called on "
-                f"generated samples of shape {(None,) + tuple(sample_shape)}"
-                + (" and labels" if labels is not None else "")
-                + f": {type(e).__name__}: {e}"
-            ) from e
+        scores = _call_player(
+            discriminator,
+            "discriminator",
+            ops.cast(fake, sample_dtype),
+            _zero_labels(d_label_shape),
+            f"generated samples of shape {(None,) + tuple(sample_shape)}",
+        )
         per_sample = int(np.prod(tuple(scores.shape[1:]), dtype=np.int64))
         if per_sample != 1:
             raise ValueError(
@@ -246,13 +241,22 @@ def _zero_labels(label_shape: tuple | None):
 
 def _call(generator, arg, latent_shape, latent_dtype, label_shape):
     z = ops.zeros((_BUILD_BATCH,) + tuple(latent_shape), dtype=latent_dtype)
-    labels = _zero_labels(label_shape)
+    return _call_player(
+        generator,
+        arg,
+        z,
+        _zero_labels(label_shape),
+        f"latents of shape {(None,) + tuple(latent_shape)} (latent_dim)",
+    )
+
+
+def _call_player(model, arg, x, labels, what: str):
+    """`model` on `x` (and labels) in inference mode; a ValueError if it fails."""
     try:
-        return generator(_pack(z, labels), training=False)
+        return model(_pack(x, labels), training=False)
     except Exception as e:  # noqa: BLE001 - re-raised with the shapes
         raise ValueError(
-            f"{arg} {generator.name!r} could not be called on latents of shape "
-            f"{(None,) + tuple(latent_shape)}"
+            f"{arg} {model.name!r} could not be called on {what}"
             + (" and labels" if labels is not None else "")
-            + f" (latent_dim): {type(e).__name__}: {e}"
+            + f": {type(e).__name__}: {e}"
         ) from e

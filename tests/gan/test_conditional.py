@@ -55,18 +55,7 @@ class ProjectionDiscriminator(keras.Model):
         return self.out(h) + ops.sum(self.embed(labels) * h, axis=-1, keepdims=True)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """torch's threads spin on a shared 2-core machine (see tests/metrics)."""
-    if keras.backend.backend() != "torch":
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_conditional_gan_draws_the_asked_digit(tmp_path):

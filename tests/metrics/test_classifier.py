@@ -2,7 +2,6 @@
 
 import os
 
-import keras
 import numpy as np
 import pytest
 
@@ -14,20 +13,7 @@ from keras_graft.metrics import frechet
 EPOCHS = 1  # the default is 3 (about 98%); one epoch keeps the suite fast
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """On a shared 2-core machine torch's OpenMP threads spin when the CPUs are
-    oversubscribed (training took 58 s with 2 threads vs 7 s with 1 under load),
-    so this module runs torch single-threaded; other backends are untouched."""
-    if keras.backend.backend() != "torch":
-        yield
-        return
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -133,15 +133,19 @@ def _run_stateless(step, refs: tuple, state: tuple, data):
     return logs, new_state
 
 
-def train_step(model, state, data):
-    """The JAX trainer's `train_step(state, data) -> (logs, state)` for a GAN."""
-    refs = (
+def _train_refs(model) -> tuple:
+    """The variables of the JAX trainer's train state, in its order."""
+    return (
         model.trainable_variables,
         model.non_trainable_variables,
         model.optimizer.variables,
         model.metrics_variables,
     )
-    return _run_stateless(model._train_step_common, refs, state, data)
+
+
+def train_step(model, state, data):
+    """The JAX trainer's `train_step(state, data) -> (logs, state)` for a GAN."""
+    return _run_stateless(model._train_step_common, _train_refs(model), state, data)
 
 
 def test_step(model, state, data):
@@ -172,14 +176,7 @@ def restore_state(model, out) -> None:
     """
     if not isinstance(out, tuple) or len(out) != 2:
         return
-    trainable, non_trainable, optimizer_values, metrics_values = out[1]
-    groups = (
-        (model.trainable_variables, trainable),
-        (model.non_trainable_variables, non_trainable),
-        (model.optimizer.variables, optimizer_values),
-        (model.metrics_variables, metrics_values),
-    )
-    for refs, values in groups:
+    for refs, values in zip(_train_refs(model), out[1]):
         for ref, value in zip(refs, values):
             ref.assign(value)
     # Keras's `fit` syncs the state it recorded after the previous step in its
