@@ -43,8 +43,35 @@ def _pick_installed_backend() -> None:
 
 _pick_installed_backend()
 
-from keras_graft import optimizers  # noqa: E402,F401
-from keras_graft.gan import GAN  # noqa: E402,F401
-from keras_graft import callbacks  # noqa: E402,F401
-from keras_graft import datasets, metrics  # noqa: E402,F401
-from keras_graft import experiments  # noqa: E402,F401
+from typing import TYPE_CHECKING  # noqa: E402
+
+from keras_graft import _lazy  # noqa: E402 (imports no keras)
+
+if TYPE_CHECKING:  # for type checkers and the API reference; at run time, lazy
+    from keras_graft import (
+        callbacks,
+        datasets,
+        experiments,
+        gan,
+        metrics,
+        optimizers,
+    )
+    from keras_graft.gan import GAN
+
+# Public names, imported on first use; the Keras classes are registered with
+# Keras as soon as Keras is imported (see `keras_graft._lazy`).
+__getattr__, __dir__ = _lazy.lazy_attributes(
+    __name__,
+    {"GAN": "gan"},
+    ("callbacks", "datasets", "experiments", "gan", "metrics", "optimizers"),
+)
+__all__ = [
+    "GAN",
+    "callbacks",
+    "datasets",
+    "experiments",
+    "gan",
+    "metrics",
+    "optimizers",
+]
+_lazy.register_with_keras()

@@ -16,25 +16,59 @@
   `get_preset`.
 """
 
-from keras_graft.experiments import networks, stats
-from keras_graft.experiments.factory import OPTIMIZERS, make_optimizer
-from keras_graft.experiments.gan_runs import GANConfig, run_gan
-from keras_graft.experiments.presets import (
-    PRESETS,
-    GANBenchmark,
-    Preset,
-    SyntheticPlan,
-    get_preset,
-)
-from keras_graft.experiments.reproduce import reproduce, synthetic_jobs
-from keras_graft.experiments.schedules import LinearDecay, linear_decay
-from keras_graft.experiments.synthetic import (
-    OUTCOMES,
-    SyntheticConfig,
-    SyntheticResult,
-    SyntheticRun,
-    classify,
-    train_synthetic,
+from typing import TYPE_CHECKING
+
+from keras_graft import _lazy
+
+if TYPE_CHECKING:  # for type checkers and the API reference; at run time, lazy
+    from keras_graft.experiments import networks, stats
+    from keras_graft.experiments.factory import OPTIMIZERS, make_optimizer
+    from keras_graft.experiments.gan_runs import GANConfig, run_gan
+    from keras_graft.experiments.presets import (
+        PRESETS,
+        GANBenchmark,
+        Preset,
+        SyntheticPlan,
+        get_preset,
+    )
+    from keras_graft.experiments.reproduce import reproduce, synthetic_jobs
+    from keras_graft.experiments.schedules import LinearDecay, linear_decay
+    from keras_graft.experiments.synthetic import (
+        OUTCOMES,
+        SyntheticConfig,
+        SyntheticResult,
+        SyntheticRun,
+        classify,
+        train_synthetic,
+    )
+
+# Each name is imported on first use: `import keras_graft.experiments` (and
+# `keras_graft.experiments.schedules`, which Keras needs to load a saved
+# schedule) imports neither the datasets nor the metrics nor matplotlib.
+__getattr__, __dir__ = _lazy.lazy_attributes(
+    __name__,
+    {
+        "GANBenchmark": "presets",
+        "GANConfig": "gan_runs",
+        "LinearDecay": "schedules",
+        "OPTIMIZERS": "factory",
+        "OUTCOMES": "synthetic",
+        "PRESETS": "presets",
+        "Preset": "presets",
+        "SyntheticConfig": "synthetic",
+        "SyntheticPlan": "presets",
+        "SyntheticResult": "synthetic",
+        "SyntheticRun": "synthetic",
+        "classify": "synthetic",
+        "get_preset": "presets",
+        "linear_decay": "schedules",
+        "make_optimizer": "factory",
+        "reproduce": "reproduce",
+        "run_gan": "gan_runs",
+        "synthetic_jobs": "reproduce",
+        "train_synthetic": "synthetic",
+    },
+    ("networks", "stats"),
 )
 
 __all__ = [

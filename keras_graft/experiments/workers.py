@@ -51,12 +51,9 @@ def _init_worker(counter: Any, cores: list[int]) -> None:
         counter.value += 1
     if cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cores[index % len(cores)]})
-    import keras
+    from keras_graft._backend import backend_module
 
-    if keras.backend.backend() == "torch":
-        import torch
-
-        torch.set_num_threads(1)
+    backend_module("keras_graft.experiments._backend").init_worker()
 
 
 def _call(fn: Callable, args: tuple) -> Any:
