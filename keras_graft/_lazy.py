@@ -11,7 +11,7 @@ of this package (an optimizer, the GAN, a schedule) only once the module that
 defines it has run its `keras.saving.register_keras_serializable`. So the
 modules in `REGISTERING` are imported as soon as Keras is: at once if Keras is
 already imported, otherwise right after its import finishes (a one-shot import
-hook on the ``keras`` module, removed when it fires).
+hook on the ``keras`` module, removed when Keras loads).
 """
 
 from __future__ import annotations
@@ -80,28 +80,41 @@ def _import_registering() -> None:
 
 
 class _AfterKeras(importlib.abc.MetaPathFinder):
-    """Finds ``keras`` with the other finders and wraps its loader (once)."""
+    """Finds ``keras`` with the other finders and wraps its loader.
+
+    It stays on `sys.meta_path` until Keras is loaded: a search alone
+    (``importlib.util.find_spec("keras")``, as TensorFlow does) loads nothing.
+    """
+
+    def __init__(self) -> None:
+        self._searching = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != "keras":
+        if fullname != "keras" or self._searching:
             return None
-        sys.meta_path.remove(self)  # one shot; the search below skips this finder
-        spec = importlib.util.find_spec("keras")
+        self._searching = True  # the search below asks the other finders
+        try:
+            spec = importlib.util.find_spec("keras")
+        finally:
+            self._searching = False
         if spec is not None and spec.loader is not None:
-            spec.loader = _RegisteringLoader(spec.loader)
+            spec.loader = _RegisteringLoader(spec.loader, self)
         return spec
 
 
 class _RegisteringLoader(importlib.abc.Loader):
     """Keras's own loader, then `_import_registering` once Keras has run."""
 
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+    def __init__(self, loader: importlib.abc.Loader, finder: _AfterKeras) -> None:
         self._loader = loader
+        self._finder = finder
 
     def create_module(self, spec: Any) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        if self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)  # its one job is done
         self._loader.exec_module(module)
         try:
             _import_registering()

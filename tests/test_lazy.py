@@ -103,9 +103,14 @@ def test_saved_model_loads_after_a_bare_import(tmp_path):
         """,
         tmp_path,
     )
+    # A search for Keras alone loads nothing (TensorFlow searches, then
+    # imports Keras while it is itself being imported).
     out = _python(
-        """
+        f"""
+        import importlib.util
         import keras_graft
+        importlib.util.find_spec("keras")
+        import {keras.backend.backend()}
         import keras
 
         model = keras.saving.load_model("m.keras")
