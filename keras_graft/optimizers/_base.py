@@ -285,8 +285,12 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
                 magnitude_sq = None
             else:
                 magnitude_sq = ops.stack([ops.cast(m, "float32") for m in magnitude_sq])
-        scales = self._block_scales(
-            magnitude_sq, _backend.squared_norms(directions), variables, learning_rate
+        scales = _backend.block_scales(
+            self,
+            magnitude_sq,
+            _backend.squared_norms(directions),
+            variables,
+            learning_rate,
         )
         _backend.apply_scaled(self, variables, directions, scales)
 
@@ -303,7 +307,8 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
 
         Returns:
             A float32 vector of per-variable scales. Its cost does not grow
-            with the number of variables.
+            with the number of variables. (PyTorch, which runs it eagerly,
+            runs the same ops without `keras.ops`: `_backend/torch.py`.)
         """
         ids, num_blocks, block_size = self._block_layout(variables)
 

@@ -145,3 +145,140 @@ def test_only_the_exact_classes_are_fused():
     # A subclass may change the rule, and a Graft's rule is its children's.
     assert fused_rule(Sub()) is None
     assert fused_rule(optimizers.Graft("adam", "sgd")) is None
+
+
+# The torch forms of the machinery around the rules: block scales, the step,
+# Adam's directions and their norms on the host. Each is the same ops as the
+# `keras.ops` form it stands for, so each must agree exactly.
+
+
+def _moments(seed=0, shapes=((5, 4), (4,), (4, 3), (3,))):
+    import torch
+
+    rng = np.random.default_rng(seed)
+    m = [torch.tensor(rng.standard_normal(s), dtype=torch.float32) for s in shapes]
+    v = [torch.tensor(rng.random(s), dtype=torch.float32) for s in shapes]
+    v[1].zero_()  # sqrt(0) + epsilon in a denominator
+    m[1].zero_()
+    return m, v
+
+
+@pytest.mark.parametrize("granularity", optimizers.GRANULARITIES)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_torch_block_scales_equal_the_keras_ops_ones(name, granularity):
+    import torch
+
+    _, variables = two_layer_model(seed=0)
+    optimizer = CASES[name](granularity)
+    optimizer.build(variables)
+    direction_sq = torch.tensor([4.0, 0.0, 0.25, 9.0])  # a zero direction
+    magnitude_sq = torch.tensor([1.0, 2.0, 0.0, 0.5])
+    if name.startswith("nsgda"):
+        magnitude_sq = None
+    learning_rate = optimizer.learning_rate
+    torch_scales = _torch_backend().block_scales(
+        optimizer, magnitude_sq, direction_sq, variables, learning_rate
+    )
+    ops_scales = optimizer._block_scales(
+        magnitude_sq, direction_sq, variables, learning_rate
+    )
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(torch_scales),
+        keras.ops.convert_to_numpy(ops_scales),
+    )
+    assert torch_scales.dtype == torch.float32
+
+
+def test_the_host_and_device_steps_equal_value_minus_scale_times_direction():
+    # On the host, exactly the `keras.ops` step (`step = scale * direction`,
+    # then `value - step`, two roundings); on a device the kernel may fuse the
+    # multiply-add (one rounding): within one unit in the last place.
+    import torch
+
+    torch_backend = _torch_backend()
+    m, v = _moments()
+    scales = torch.tensor([0.5, 0.0, 3.0, 1e-3])
+    expected = [a - s * b for a, b, s in zip(v, m, scales)]
+    values = [t.clone() for t in v]
+    torch_backend._sub_scaled_on_host(values, m, scales)
+    for a, e in zip(values, expected):
+        torch.testing.assert_close(a, e, rtol=0, atol=0)
+    values = [t.clone() for t in v]
+    torch_backend._sub_scaled_on_device(values, m, scales)
+    for a, e in zip(values, expected):
+        ulp = torch.finfo(torch.float32).eps * float(e.abs().max())
+        torch.testing.assert_close(a, e, rtol=0, atol=ulp)
+
+
+def test_host_adam_directions_and_norms_equal_the_foreach_ones():
+    # Small variables take `_foreach` calls, large ones (from `_HOST_LARGE`
+    # elements) the kept buffer; both must give the `_foreach` values.
+    import torch
+
+    torch_backend = _torch_backend()
+    optimizer = optimizers.AdaNSGDA(epsilon=1e-3)
+    side = int(np.ceil(np.sqrt(torch_backend._HOST_LARGE)))
+    m, v = _moments(shapes=((5, 4), (4,), (side, side), (3,)))
+
+    def expected_directions(m, v):
+        return torch._foreach_div(m, torch._foreach_add(torch._foreach_sqrt(v), 1e-3))
+
+    expected = expected_directions(m, v)
+    directions = torch_backend._adam_directions(optimizer, m, v)
+    for a, e in zip(directions, expected):
+        torch.testing.assert_close(a, e, rtol=0, atol=0)
+    expected_norms = torch.stack(torch._foreach_norm(expected))
+    for _ in range(2):  # the second time through the kept buffer
+        norms = torch_backend._adam_direction_norms(optimizer, m, v)
+        torch.testing.assert_close(norms, expected_norms, rtol=0, atol=0)
+    # A larger variable later: the buffer grows.
+    big_m, big_v = _moments(seed=1, shapes=((3,), (side + 1, side)))
+    m, v = m + big_m, v + big_v
+    norms = torch_backend._adam_direction_norms(optimizer, m, v)
+    expected_norms = torch.stack(torch._foreach_norm(expected_directions(m, v)))
+    torch.testing.assert_close(norms, expected_norms, rtol=0, atol=0)
+
+
+def test_mixed_float32_and_float64_variables_take_the_same_step():
+    # The host buffer serves one dtype; mixed slots fall back to `_foreach`.
+    variables = [
+        keras.Variable(np.full((3, 2), 0.5), dtype="float32", name="a"),
+        keras.Variable(np.full((2,), -0.5), dtype="float64", name="b"),
+    ]
+    grads = [np.ones((3, 2), "float32"), np.arange(2.0)]
+    results = {}
+    for fused in (True, False):
+        for v, start in zip(variables, (0.5, -0.5)):
+            v.assign(np.full(v.shape, start))
+        optimizer = optimizers.AdaNSGDA(0.1)
+        with pytest.MonkeyPatch.context() as patch:
+            if not fused:
+                patch.setattr(_torch_backend(), "fused_rule", lambda optimizer: None)
+            run(optimizer, variables, [grads, grads])
+        results[fused] = numpy_values(variables)
+    _assert_close(results[True], results[False], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ada_nsgda", "ada_dir"])
+def test_a_large_variable_takes_the_same_steps_fused(name):
+    # From `_HOST_LARGE` elements on, Adam's directions go through the host
+    # buffer (AdaNSGDA) or over their denominators (AdaDir).
+    side = int(np.ceil(np.sqrt(_torch_backend()._HOST_LARGE)))
+    rng = np.random.default_rng(0)
+    start = [rng.standard_normal((side, side)), rng.standard_normal((7,))]
+    grads = [
+        [rng.standard_normal(s.shape).astype("float32") for s in start]
+        for _ in range(3)
+    ]
+    results = {}
+    for fused in (True, False):
+        variables = [
+            keras.Variable(s.astype("float32"), name=f"w{i}")
+            for i, s in enumerate(start)
+        ]
+        with pytest.MonkeyPatch.context() as patch:
+            if not fused:
+                patch.setattr(_torch_backend(), "fused_rule", lambda optimizer: None)
+            results[fused] = run(CASES[name]("variable"), variables, grads)
+    for a, b in zip(results[True], results[False]):
+        _assert_close(a, b, rtol=1e-6)

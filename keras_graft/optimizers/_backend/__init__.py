@@ -9,6 +9,10 @@ Each module provides:
   (``optimizer._grafted_update`` wrapped in what the backend needs; on PyTorch,
   with the optimizer's fused rule when it has one, see ``torch.py``);
 - ``squared_norms(tensors)``: a float32 vector of sums of squares;
+- ``block_scales(optimizer, magnitude_sq, direction_sq, variables,
+  learning_rate)``: ``optimizer._block_scales(...)``, or the same ops in the
+  backend's own API (PyTorch, which runs them eagerly, without the per-call
+  overhead of ``keras.ops``);
 - ``apply_scaled(optimizer, variables, directions, scales)``:
   ``variable -= scale * direction`` for each variable, in as few passes over
   memory as the backend allows.
@@ -19,8 +23,9 @@ from keras_graft._backend import backend_module
 _module = backend_module(__name__)
 
 apply_scaled = _module.apply_scaled
+block_scales = _module.block_scales
 dense = _module.dense
 squared_norms = _module.squared_norms
 update_step = _module.update_step
 
-__all__ = ["apply_scaled", "dense", "squared_norms", "update_step"]
+__all__ = ["apply_scaled", "block_scales", "dense", "squared_norms", "update_step"]

@@ -27,6 +27,11 @@ def squared_norms(tensors):
     return ops.stack([ops.sum(ops.square(ops.cast(t, "float32"))) for t in tensors])
 
 
+def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate):
+    # Traced under jit: the keras.ops form costs nothing per step.
+    return optimizer._block_scales(magnitude_sq, direction_sq, variables, learning_rate)
+
+
 def apply_scaled(optimizer, variables, directions, scales):
     for i, (variable, direction) in enumerate(zip(variables, directions)):
         step = ops.multiply(ops.cast(direction, "float32"), scales[i])

@@ -52,6 +52,11 @@ def squared_norms(tensors):
     return tf.stack([2.0 * tf.nn.l2_loss(tf.cast(t, tf.float32)) for t in tensors])
 
 
+def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate):
+    # Traced by tf.function: the keras.ops form costs nothing per step.
+    return optimizer._block_scales(magnitude_sq, direction_sq, variables, learning_rate)
+
+
 def apply_scaled(optimizer, variables, directions, scales):
     fused = not tf.distribute.has_strategy()
     for i, (variable, direction) in enumerate(zip(variables, directions)):

@@ -9,13 +9,24 @@ This module does the same for the grafted optimizers, with one table from a
 class to its fused rule (``fused_rule``): a function that does what the
 class's ``_rule`` does, for all variables at once, in a few ``_foreach`` calls.
 A class not in the table (``Graft``, a user's subclass, which may change the
-rule) runs its ``_rule``. Either way, norms are one ``_foreach_norm`` and the
-step is one fused ``add_`` per variable.
+rule) runs its ``_rule``. Either way, norms are one ``_foreach_norm``, the
+block scales a few small torch ops (``block_scales``: the same ops as
+``GraftedOptimizer._block_scales``, without ``keras.ops``' per-call cost), and
+the step one ``_foreach_addcmul_`` (one pass per variable, no Python loop).
+
+On the host (CPU), a large temporary costs more than the arithmetic on it
+(fresh memory is page-faulted in): AdaNSGDA takes the norms of Adam's
+directions of large variables through one kept buffer the size of the largest,
+and AdaDir writes them over their denominators. On a device, where
+PyTorch caches memory, the same math runs as plain ``_foreach`` calls.
 
 The algorithm files hold the math; each fused rule here is the same math, held
 to it by ``tests/optimizers/test_torch_fused.py`` (one step and several, every
-granularity, 16-bit variables).
+granularity, 16-bit variables; the block scales, the step and the host paths
+exactly).
 """
+
+import functools
 
 import keras
 import torch
@@ -35,13 +46,18 @@ def fused_rule(optimizer):
     variable: the magnitude contributions (a float32 vector, or None) and the
     list of directions.
     """
+    return _fused_rules().get(type(optimizer))
+
+
+@functools.cache
+def _fused_rules():
+    """The table of `fused_rule`, made on first use (once, not every step)."""
     # Imported here, as Keras does: the optimizers' modules import this one.
     from keras_graft.optimizers.ada_dir import AdaDir
     from keras_graft.optimizers.ada_nsgda import AdaNSGDA
     from keras_graft.optimizers.nsgda import NSGDA
 
-    fused = {AdaNSGDA: _ada_nsgda, AdaDir: _ada_dir, NSGDA: _nsgda}
-    return fused.get(type(optimizer))
+    return {AdaNSGDA: _ada_nsgda, AdaDir: _ada_dir, NSGDA: _nsgda}
 
 
 @torch.no_grad()
@@ -52,27 +68,83 @@ def update_step(optimizer, grads, variables, learning_rate):
 
 
 def squared_norms(tensors):
-    tensors = [_float32(t) for t in _tensors(tensors)]
+    tensors = [_float32(_tensor(t)) for t in tensors]
     return torch.stack(torch._foreach_norm(tensors)) ** 2
+
+
+def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate):
+    """`GraftedOptimizer._block_scales` in torch ops, the same ops in order.
+
+    Run eagerly, each `keras.ops` call costs several times its torch op; here
+    the constant tensors are made once per layout and the rest is a few small
+    torch ops whatever the number of variables. Only `_block_magnitude` (the
+    algorithm's) runs in `keras.ops`.
+    """
+    ids, num_blocks, block_size = optimizer._block_layout(variables)
+    device = direction_sq.device
+    cache = optimizer.__dict__.setdefault("_torch_layout_cache", {})
+    key = (id(ids), device)  # `ids` lives in the optimizer's own layout cache
+    if key not in cache:
+        cache[key] = (
+            torch.from_numpy(ids).to(device=device, dtype=torch.int64),
+            torch.from_numpy(block_size).to(device),
+        )
+    ids_tensor, size_tensor = cache[key]
+
+    def per_block(values):
+        if num_blocks == len(ids):
+            return values
+        if num_blocks == 1:
+            return torch.sum(values).unsqueeze(0)
+        return ops.segment_sum(values, ids_tensor, num_blocks)
+
+    d_sq = per_block(direction_sq)
+    m_sq = None if magnitude_sq is None else per_block(magnitude_sq)
+    magnitude = optimizer._block_magnitude(
+        m_sq, size_tensor, _float32(_tensor(learning_rate, device))
+    )
+    positive = d_sq > 0.0
+    safe = torch.where(positive, d_sq, 1.0)
+    scale = torch.where(positive, magnitude / torch.sqrt(safe), 0.0)
+    if num_blocks != len(ids):
+        scale = torch.index_select(scale, 0, ids_tensor)
+    return scale
 
 
 def apply_scaled(optimizer, variables, directions, scales):
     values = [v.value for v in variables]
     directions = _tensors(directions)
-    if values and values[0].device.type == "cpu":
-        # One host read of the scales, then one fused pass per variable.
-        for value, direction, scale in zip(values, directions, scales.tolist()):
-            if direction.dtype != value.dtype:
-                direction = direction.to(value.dtype)
-            value.add_(direction, alpha=-scale)
-        return
-    directions = [_float32(d) for d in directions]
-    steps = torch._foreach_mul(directions, list(scales.unbind()))
-    if all(v.dtype == torch.float32 for v in values):
-        torch._foreach_sub_(values, steps)
-    else:
+    if not all(v.dtype == d.dtype == torch.float32 for v, d in zip(values, directions)):
+        # Other dtypes (16-bit): the step in float32, rounded to the variable's
+        # dtype, as `keras.ops` does.
+        steps = torch._foreach_mul([_float32(d) for d in directions], scales.unbind())
         for value, step in zip(values, steps):
             value.sub_(step.to(value.dtype))
+    elif scales.device.type == "cpu":
+        _sub_scaled_on_host(values, directions, scales)
+    else:
+        _sub_scaled_on_device(values, directions, scales)
+
+
+def _sub_scaled_on_host(values, directions, scales):
+    """``value -= scale * direction`` for each, one fused pass, one C++ loop.
+
+    `addcmul_` with a 1-D tensor of scalars reads them to the host once, then
+    runs ``value + (-scale) * direction * 1`` per tensor; the product is exact
+    in sign and in the factor 1, so each value is rounded as in
+    ``value - scale * direction``.
+    """
+    one = torch.ones((), dtype=torch.float32)
+    torch._foreach_addcmul_(values, directions, [one] * len(values), -scales)
+
+
+def _sub_scaled_on_device(values, directions, scales):
+    """The same step, the scales left on the device (0-d views, no host read).
+
+    The kernel may fuse the multiply and the add (one rounding instead of
+    two): within one unit in the last place of the `keras.ops` step.
+    """
+    torch._foreach_addcmul_(values, directions, scales.unbind(), value=-1.0)
 
 
 # Fused rules, one per class of the table in `fused_rule`.
@@ -80,14 +152,15 @@ def apply_scaled(optimizer, variables, directions, scales):
 
 def _ada_nsgda(optimizer, grads, variables, learning_rate):
     """`AdaNSGDA._rule`: the norm of Adam's step, the gradient's direction."""
-    grads, adam = _adam_directions(optimizer, grads, variables)
+    grads, m, v = _adam_moments(optimizer, grads, variables)
     alpha = optimizer._alpha(learning_rate)
-    return alpha * alpha * torch.stack(torch._foreach_norm(adam)) ** 2, grads
+    return alpha * alpha * _adam_direction_norms(optimizer, m, v) ** 2, grads
 
 
 def _ada_dir(optimizer, grads, variables, learning_rate):
     """`AdaDir._rule`: the norm of SGD's step, Adam's direction."""
-    grads, directions = _adam_directions(optimizer, grads, variables)
+    grads, m, v = _adam_moments(optimizer, grads, variables)
+    directions = _adam_directions(optimizer, m, v)
     lr = ops.cast(learning_rate, "float32")
     norms = torch._foreach_norm([_float32(g) for g in grads])
     return lr * lr * torch.stack(norms) ** 2, directions
@@ -107,11 +180,10 @@ def _nsgda(optimizer, grads, variables, learning_rate):
     return None, u
 
 
-def _adam_directions(optimizer, grads, variables):
-    """`AdamGraft._adam_direction` for lists: moments updated, Adam's directions.
+def _adam_moments(optimizer, grads, variables):
+    """`AdamGraft._adam_direction`'s moment updates, for lists.
 
-    Returns the gradients in the slots' dtype and the directions
-    ``m / (sqrt(v) + epsilon)`` in float32.
+    Returns the gradients in the slots' dtype and the updated moments.
     """
     index = [optimizer._get_variable_index(v) for v in variables]
     m = [optimizer._momentums[i].value for i in index]
@@ -120,15 +192,91 @@ def _adam_directions(optimizer, grads, variables):
     torch._foreach_lerp_(m, grads, 1 - optimizer.beta_1)
     torch._foreach_mul_(v, optimizer.beta_2)
     torch._foreach_addcmul_(v, grads, grads, value=1 - optimizer.beta_2)
-    directions = torch._foreach_div(
-        m, torch._foreach_add(torch._foreach_sqrt(v), optimizer.epsilon)
+    return grads, m, v
+
+
+# On the host, a temporary of this many elements or more (256 KiB in float32,
+# above glibc's default mmap threshold) is fresh memory, page-faulted in at a
+# cost above the arithmetic on it: such variables go one at a time through
+# memory already held. Smaller ones take `_foreach` calls (no Python loop).
+_HOST_LARGE = 1 << 16
+
+
+def _adam_directions(optimizer, m, v):
+    """Adam's directions ``m / (sqrt(v) + epsilon)``, in float32.
+
+    On the host the quotient of a large variable is written over its
+    denominator (one temporary instead of two); the same ops, the same values.
+    """
+    directions = list(torch._foreach_sqrt(v))
+    torch._foreach_add_(directions, optimizer.epsilon)
+    if not m or m[0].device.type != "cpu":
+        return [_float32(d) for d in torch._foreach_div(m, directions)]
+    small, large = _split_by_size(m)
+    quotients = torch._foreach_div(
+        [m[i] for i in small], [directions[i] for i in small]
     )
-    return grads, [_float32(d) for d in directions]
+    for i, quotient in zip(small, quotients):
+        directions[i] = quotient
+    for i in large:
+        torch.div(m[i], directions[i], out=directions[i])
+    return [_float32(d) for d in directions]
+
+
+def _adam_direction_norms(optimizer, m, v):
+    """The norms of Adam's directions (a float32 vector), as `_foreach_norm`.
+
+    On the host the directions of large variables are never held: each is
+    computed into one buffer the size of the largest, kept from step to step
+    (no page faults, and it stays in cache), and its norm taken there; the
+    same ops as `_adam_directions`, so the same values.
+    """
+    dtype = m[0].dtype if m else None
+    if not m or m[0].device.type != "cpu" or any(t.dtype != dtype for t in m):
+        return torch.stack(torch._foreach_norm(_adam_directions(optimizer, m, v)))
+    small, large = _split_by_size(m)
+    norms = [None] * len(m)
+    if small:
+        directions = _adam_directions(
+            optimizer, [m[i] for i in small], [v[i] for i in small]
+        )
+        for i, norm in zip(small, torch._foreach_norm(directions)):
+            norms[i] = norm
+    if large:
+        size = max(m[i].numel() for i in large)
+        buffer = optimizer.__dict__.get("_torch_direction_buffer")
+        if buffer is None or buffer.numel() < size or buffer.dtype != dtype:
+            buffer = torch.empty(size, dtype=dtype)
+            optimizer.__dict__["_torch_direction_buffer"] = buffer
+    for i in large:
+        direction = buffer[: v[i].numel()].view(v[i].shape)
+        torch.sqrt(v[i], out=direction)
+        direction.add_(optimizer.epsilon)
+        torch.div(m[i], direction, out=direction)
+        norms[i] = torch.linalg.vector_norm(_float32(direction))
+    return torch.stack(norms)
+
+
+def _split_by_size(tensors):
+    """Indices of the tensors under `_HOST_LARGE` elements, and of the others."""
+    small, large = [], []
+    for i, tensor in enumerate(tensors):
+        (large if tensor.numel() >= _HOST_LARGE else small).append(i)
+    return small, large
+
+
+def _tensor(value, device=None):
+    """A keras.Variable's tensor (a `_rule` may return NSGDA's momentum), a
+    tensor as is, a Python number (a learning rate) as a tensor."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, keras.Variable):
+        return value.value
+    return torch.as_tensor(value, device=device)
 
 
 def _tensors(tensors):
-    # A `_rule` may return a keras.Variable (NSGDA's momentum): its tensor.
-    return [t.value if isinstance(t, keras.Variable) else t for t in tensors]
+    return [_tensor(t) for t in tensors]
 
 
 def _float32(tensor):
