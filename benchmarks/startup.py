@@ -3,6 +3,10 @@
 Each case runs in a fresh interpreter (wall time of the whole process,
 interpreter start included), the cases interleaved round by round so that the
 ratios hold on a noisy shared machine; the median over rounds is printed.
+The interpreters run without site initialization (``python -S``), with the
+checkout's folder and this environment's site-packages on ``PYTHONPATH``, so
+that the keras_graft imported is the checkout's, not the installed one (an
+editable install maps the name with an import hook).
 
     python benchmarks/startup.py                    # this checkout
     python benchmarks/startup.py --source DIR       # another checkout (e.g. a
@@ -19,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import site
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 CASES = {
@@ -39,8 +45,8 @@ CASES = {
 
 def _command(code: str | None) -> list[str]:
     if code is None:
-        return [sys.executable, "-m", "keras_graft", "--help"]
-    return [sys.executable, "-c", code]
+        return [sys.executable, "-S", "-m", "keras_graft", "--help"]
+    return [sys.executable, "-S", "-c", code]
 
 
 def _seconds(command: list[str], env: dict) -> float:
@@ -48,6 +54,7 @@ def _seconds(command: list[str], env: dict) -> float:
     subprocess.run(
         command,
         env=env,
+        cwd=tempfile.gettempdir(),  # not a checkout: `-c` puts the cwd on sys.path
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -60,14 +67,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--source",
-        help="a checkout whose keras_graft is imported instead of the installed one",
+        default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        help="the checkout whose keras_graft is imported (default: this one)",
     )
     args = parser.parse_args()
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    if args.source:
-        env["PYTHONPATH"] = os.pathsep.join(
-            [os.path.abspath(args.source), env.get("PYTHONPATH", "")]
-        ).rstrip(os.pathsep)
+    path = [os.path.abspath(args.source), *site.getsitepackages()]
+    env["PYTHONPATH"] = os.pathsep.join(path)
     backend = env.get("KERAS_BACKEND", "the configured backend")
     for command in map(_command, CASES.values()):  # warm the file cache
         _seconds(command, env)
@@ -76,7 +82,7 @@ def main() -> None:
         for name, code in CASES.items():
             times[name].append(_seconds(_command(code), env))
     median = {name: statistics.median(t) for name, t in times.items()}
-    where = args.source or "this checkout"
+    where = os.path.abspath(args.source)
     print(f"\nstart-up ({where}; KERAS_BACKEND={backend}; {args.rounds} rounds)")
     print(f"{'case':<36} {'median s':>9} {'vs import keras':>16}")
     for name, seconds in median.items():
