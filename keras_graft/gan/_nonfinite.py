@@ -20,6 +20,10 @@ from typing import Callable, Sequence
 import keras
 from keras import ops
 
+from keras_graft._backend import backend_module
+
+_B = backend_module("keras_graft.gan._backend")
+
 CODE = "_gan_nonfinite_player"
 STEP = "_gan_nonfinite_step"
 
@@ -35,11 +39,9 @@ def any_nonfinite(values: Sequence, grads: Sequence):
     """Whether a loss in `values` or a gradient in `grads` has a NaN or Inf.
 
     The gradients too: NaN weights need not give a NaN loss (TensorFlow's
-    ReLU maps NaN to 0 on CPU).
+    ReLU maps NaN to 0 on CPU). One fused check on torch (`_backend`).
     """
-    tensors = list(values) + list(grads)
-    finite = ops.stack([ops.all(ops.isfinite(t)) for t in tensors])
-    return ops.logical_not(ops.all(finite))
+    return ops.logical_not(_B.all_finite(list(values) + list(grads)))
 
 
 class NonFiniteFlags(keras.metrics.Metric):

@@ -262,6 +262,37 @@ def test_finite_run_logs_no_flags():
     assert not any(k.startswith("_gan") for k in history.history), history.history
 
 
+@pytest.mark.parametrize(
+    "case",
+    ["finite", "huge", "nan", "inf", "-inf", "nan_in_scalar", "float16_inf", "empty"],
+)
+def test_backend_finite_check_matches_keras_ops(case):
+    # The backend's check (fused on torch) against one isfinite per tensor.
+    from keras_graft.gan._backend import common
+    from keras_graft.gan.model import _B
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype("float32") for s in ((3, 4), (5,), ())]
+    if case == "huge":
+        arrays[0][1, 2] = 3e38  # finite; its square would overflow
+    elif case == "nan":
+        arrays[1][3] = np.nan
+    elif case == "inf":
+        arrays[0][0, 0] = np.inf
+    elif case == "-inf":
+        arrays[1][0] = -np.inf
+    elif case == "nan_in_scalar":
+        arrays[2] = np.array(np.nan, "float32")
+    elif case == "float16_inf":
+        arrays.append(np.array([1.0, np.inf], "float16"))
+    elif case == "empty":
+        arrays.append(np.zeros((0, 3), "float32"))
+    tensors = [keras.ops.convert_to_tensor(a) for a in arrays]
+    expected = all(np.isfinite(a).all() for a in arrays)
+    assert bool(keras.ops.convert_to_numpy(_B.all_finite(tensors))) is expected
+    assert bool(keras.ops.convert_to_numpy(common.all_finite(tensors))) is expected
+
+
 # ------------------------------------------------------------------ interruption
 
 

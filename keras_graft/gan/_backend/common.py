@@ -25,6 +25,12 @@ def squared_norm(tensors: Sequence):
     return ops.cast(total, "float32")
 
 
+def all_finite(tensors: Sequence):
+    """Whether every element of every tensor in `tensors` is finite (a bool tensor)."""
+    finite = ops.stack([ops.all(ops.isfinite(t)) for t in tensors])
+    return ops.all(finite)
+
+
 def train_step(model, data):
     """The trainer's `train_step(data)` (TensorFlow, torch)."""
     return model._train_step_common(data)

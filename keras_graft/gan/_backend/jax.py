@@ -21,6 +21,7 @@ from keras.optimizers import LossScaleOptimizer
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from keras_graft.gan._backend.common import (  # noqa: F401
+    all_finite,
     replica_sum,
     squared_norm,
     squared_norms,

@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 import tensorflow as tf
 
 from keras_graft.gan._backend.common import (  # noqa: F401
+    all_finite,
     squared_norm,
     squared_norms,
     test_step,

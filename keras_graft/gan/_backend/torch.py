@@ -78,6 +78,22 @@ def squared_norm(tensors: Sequence):
         return torch.stack(torch._foreach_norm(tensors)).square().sum()
 
 
+def all_finite(tensors: Sequence):
+    """Whether every element of `tensors` is finite, with one fused kernel.
+
+    The same answer as the `keras.ops` version (one `isfinite` and `all` per
+    tensor, about 50 us each on torch): the largest magnitude of a tensor
+    (`torch._foreach_norm` with `ord=inf`) is finite exactly when all its
+    elements are, since a max cannot overflow and NaN propagates through it.
+    """
+    tensors = [t.detach() for t in tensors if t.numel()]
+    if not tensors:
+        return torch.ones((), dtype=torch.bool)
+    with torch.no_grad():
+        peaks = torch._foreach_norm(tensors, float("inf"))
+        return torch.isfinite(torch.stack([p.float() for p in peaks])).all()
+
+
 def num_replicas() -> int:
     """1: the GAN step runs on one process (no `torch.distributed` support)."""
     return 1
