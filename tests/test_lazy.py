@@ -2,6 +2,8 @@
 registered as soon as Keras is imported, names imported on first use.
 
 Each check runs in a fresh interpreter: the order of imports is the subject.
+The saved-model check runs on every backend (TensorFlow imports Keras while it
+is itself imported); the others, which do not depend on the backend, on JAX.
 """
 
 import os
@@ -29,6 +31,7 @@ def _python(code: str, tmp_path=None) -> str:
     return out.stdout
 
 
+@pytest.mark.backend("jax")  # the import order, not the backend, is tested
 def test_import_loads_no_keras_and_keras_registers_the_classes():
     out = _python(
         """
@@ -63,6 +66,7 @@ def test_import_loads_no_keras_and_keras_registers_the_classes():
     assert lines[3] == "True True"
 
 
+@pytest.mark.backend("jax")  # the import order, not the backend, is tested
 def test_keras_imported_first_registers_at_import():
     out = _python(
         """
@@ -124,6 +128,7 @@ def test_saved_model_loads_after_a_bare_import(tmp_path):
     assert out.split() == ["AdaNSGDA", "keras_graft>LinearDecay", "1"]
 
 
+@pytest.mark.backend("jax")  # the import order, not the backend, is tested
 def test_cli_help_imports_no_keras():
     out = _python(
         """

@@ -8,6 +8,8 @@ import pytest
 from keras_graft.experiments import claims, stats
 from keras_graft.experiments.presets import get_preset
 
+pytestmark = pytest.mark.backend("jax")  # numpy and scipy only: one process
+
 PRESET = get_preset("default")
 MARGIN = math.log(1.25)
 

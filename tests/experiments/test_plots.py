@@ -14,6 +14,9 @@ from keras_graft.experiments import analysis, plots, presets
 from keras_graft.experiments.gan_runs import GANConfig
 from keras_graft.experiments.synthetic import SyntheticConfig
 
+# The figures are matplotlib and numpy, whatever the backend: one process.
+pytestmark = pytest.mark.backend("jax")
+
 # `keras_graft.experiments.reproduce` is also the name of the function.
 rp = importlib.import_module("keras_graft.experiments.reproduce")
 

@@ -12,6 +12,12 @@ from keras_graft.experiments.presets import get_preset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
+# The whole pipeline in-process on PyTorch; on JAX `tests/test_cli.py` runs the
+# same preset end to end through the command (with worker processes), and on
+# TensorFlow its parts run in tests/gan and tests/experiments/test_synthetic
+# (a tiny run takes 110 s of that suite's time).
+pytestmark = pytest.mark.backend("torch")
+
 
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory):

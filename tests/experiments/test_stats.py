@@ -8,6 +8,8 @@ from scipy import stats as sps
 
 from keras_graft.experiments import stats
 
+pytestmark = pytest.mark.backend("jax")  # numpy and scipy only: one process
+
 MARGIN = math.log(1.25)
 
 
