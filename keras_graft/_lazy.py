@@ -63,6 +63,20 @@ def lazy_attributes(
         names = set(vars(sys.modules[package])) | set(attributes) | set(submodules)
         return sorted(names)
 
+    class _Package(ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            # The import system binds a submodule to its package once loaded;
+            # a public name that its submodule of the same name defines
+            # (`experiments.reproduce`, the function) keeps meaning that.
+            if (
+                name in attributes
+                and isinstance(value, ModuleType)
+                and value.__name__ == f"{package}.{attributes[name]}"
+            ):
+                value = getattr(value, name)
+            super().__setattr__(name, value)
+
+    sys.modules[package].__class__ = _Package
     return __getattr__, __dir__
 
 

@@ -168,3 +168,19 @@ def test_public_names_resolve_and_match_the_static_imports(name):
         for alias in node.names
     }
     assert static == set(module.__all__)
+
+
+def test_a_submodule_import_keeps_the_public_name():
+    # `keras_graft.experiments.reproduce` is the function, defined in the
+    # submodule of the same name; importing that submodule (`import
+    # keras_graft.experiments.reproduce`, a worker unpickling a job) binds it
+    # to the package, as below, and must not replace the function.
+    import importlib
+
+    experiments = importlib.import_module("keras_graft.experiments")
+    module = importlib.import_module("keras_graft.experiments.reproduce")
+    experiments.reproduce = module  # what the import system does
+    assert experiments.reproduce is module.reproduce
+    assert callable(experiments.reproduce)
+    experiments.stats = importlib.import_module("keras_graft.experiments.stats")
+    assert experiments.stats.__name__ == "keras_graft.experiments.stats"
