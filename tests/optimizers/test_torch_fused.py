@@ -210,7 +210,7 @@ def test_the_host_and_device_steps_equal_value_minus_scale_times_direction():
         torch.testing.assert_close(a, e, rtol=0, atol=ulp)
 
 
-def test_host_adam_directions_and_norms_equal_the_foreach_ones():
+def test_host_adam_directions_and_norms_equal_the_unbuffered_ones():
     # Small variables take `_foreach` calls, large ones (from `_HOST_LARGE`
     # elements) the kept buffer; both must give the `_foreach` values.
     import torch
@@ -227,16 +227,37 @@ def test_host_adam_directions_and_norms_equal_the_foreach_ones():
     directions = torch_backend._adam_directions(optimizer, m, v)
     for a, e in zip(directions, expected):
         torch.testing.assert_close(a, e, rtol=0, atol=0)
-    expected_norms = torch.stack(torch._foreach_norm(expected))
+    expected_norms = torch_backend.squared_norms(expected)
     for _ in range(2):  # the second time through the kept buffer
-        norms = torch_backend._adam_direction_norms(optimizer, m, v)
+        norms = torch_backend._adam_direction_squared_norms(optimizer, m, v)
         torch.testing.assert_close(norms, expected_norms, rtol=0, atol=0)
     # A larger variable later: the buffer grows.
     big_m, big_v = _moments(seed=1, shapes=((3,), (side + 1, side)))
     m, v = m + big_m, v + big_v
-    norms = torch_backend._adam_direction_norms(optimizer, m, v)
-    expected_norms = torch.stack(torch._foreach_norm(expected_directions(m, v)))
+    norms = torch_backend._adam_direction_squared_norms(optimizer, m, v)
+    expected_norms = torch_backend.squared_norms(expected_directions(m, v))
     torch.testing.assert_close(norms, expected_norms, rtol=0, atol=0)
+
+
+def test_squared_norms_are_float32_sums_of_squares_within_float_rounding():
+    # Small tensors through `_foreach_norm`, large ones (on the host) through
+    # `dot`; a million squares summed within 1e-5 of the float64 sum (the
+    # squared `_foreach_norm` of the large one is off by about 5e-5).
+    import torch
+
+    torch_backend = _torch_backend()
+    rng = np.random.default_rng(3)
+    arrays = [
+        rng.standard_normal(shape).astype("float32")
+        for shape in ((3, 4), (1000, 1000), (0,), (7,), (2, torch_backend._HOST_LARGE))
+    ]
+    tensors = [torch.from_numpy(a) for a in arrays]
+    tensors[1] = tensors[1].t()  # not contiguous
+    sums = torch_backend.squared_norms(tensors + [tensors[0].half()])
+    assert sums.dtype == torch.float32 and sums.shape == (6,)
+    expected = [np.sum(np.square(a, dtype=np.float64)) for a in arrays]
+    expected.append(np.sum(np.square(arrays[0].astype(np.float16), dtype=np.float64)))
+    np.testing.assert_allclose(sums.numpy(), expected, rtol=1e-5, atol=0)
 
 
 def test_mixed_float32_and_float64_variables_take_the_same_step():
