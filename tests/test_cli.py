@@ -587,32 +587,3 @@ def test_train_ring_in_process(tmp_path):
     result = json.loads(out.read_text())
     assert result["optimizer"] == "ada_nsgda" and result["eval_steps"] == [2]
     assert "modes_covered" in result["final"]
-
-
-# One console-script run per suite; in-process runs cover each backend.
-@pytest.mark.backend("jax")
-def test_python_m_reproduce_tiny(tmp_path):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keras_graft",
-            "reproduce",
-            "--preset",
-            "tiny",
-            "--backend",
-            keras.backend.backend(),
-            "--out",
-            str(tmp_path / "rep"),
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "100%" in proc.stderr  # the progress bar reached the end of the run
-    saved = json.loads((tmp_path / "rep" / "results.json").read_text())
-    assert saved["meta"]["backend"] == keras.backend.backend()
-    for claim in saved["claims"]:
-        assert f"claim {claim['id']}: {claim['verdict']}" in proc.stdout

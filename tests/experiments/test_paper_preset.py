@@ -27,7 +27,7 @@ def test_shrink_keeps_the_paper_preset_s_structure():
 
 
 @pytest.mark.slow
-@pytest.mark.backend("jax")
+@pytest.mark.backend("torch")  # eager steps: PyTorch's are the cheapest
 def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
