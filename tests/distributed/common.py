@@ -18,6 +18,16 @@ FACTORIES = {
     ),
 }
 
+# What the scripts train, each case on one device and distributed: every
+# optimizer with one block over all its variables ("global", where every
+# shard of every variable enters one norm), and the other two granularities
+# (per variable, per layer) with one optimizer: the block norms are the base
+# class's code, shared by all of them.
+CASES = [(name, "global") for name in sorted(FACTORIES)] + [
+    ("ada_nsgda", "variable"),
+    ("ada_nsgda", "layer"),
+]
+
 
 def data():
     rng = np.random.default_rng(0)

@@ -1,6 +1,6 @@
 """Run in a subprocess with two JAX host devices (XLA_FLAGS set before jax loads).
 
-Trains every grafted optimizer, at every granularity, on one device, with
+Trains every grafted optimizer (the cases of `common.CASES`) on one device, with
 `keras.distribution.DataParallel` over two devices, and with `ModelParallel`
 sharding the kernels across two devices; prints a JSON line of the largest
 relative weight differences against the single-device run.
@@ -16,7 +16,7 @@ os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tests.distributed.common import FACTORIES, compiled_model, data, rel  # noqa: E402
+from tests.distributed.common import CASES, compiled_model, data, rel  # noqa: E402
 
 
 def train(name, granularity, distribution=None):
@@ -37,33 +37,30 @@ def main():
     devices = keras.distribution.list_devices()
     assert len(devices) == 2, devices
     results = {"devices": len(devices), "runs": []}
-    for name in sorted(FACTORIES):
-        for granularity in ("variable", "layer", "global"):
-            single, _, _ = train(name, granularity)
-            dp, _, _ = train(
-                name, granularity, keras.distribution.DataParallel(devices=devices)
-            )
-            mesh = keras.distribution.DeviceMesh((1, 2), ["batch", "model"], devices)
-            layout = keras.distribution.LayoutMap(mesh)
-            layout[".*d1/kernel"] = (None, "model")
-            layout[".*d2/kernel"] = ("model", None)
-            mp, shards, sharding = train(
-                name,
-                granularity,
-                keras.distribution.ModelParallel(
-                    layout_map=layout, batch_dim_name="batch"
-                ),
-            )
-            results["runs"].append(
-                {
-                    "optimizer": name,
-                    "granularity": granularity,
-                    "data_parallel": rel(dp, single),
-                    "model_parallel": rel(mp, single),
-                    "kernel_shards": shards,
-                    "kernel_sharding": sharding,
-                }
-            )
+    for name, granularity in CASES:
+        single, _, _ = train(name, granularity)
+        dp, _, _ = train(
+            name, granularity, keras.distribution.DataParallel(devices=devices)
+        )
+        mesh = keras.distribution.DeviceMesh((1, 2), ["batch", "model"], devices)
+        layout = keras.distribution.LayoutMap(mesh)
+        layout[".*d1/kernel"] = (None, "model")
+        layout[".*d2/kernel"] = ("model", None)
+        mp, shards, sharding = train(
+            name,
+            granularity,
+            keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch"),
+        )
+        results["runs"].append(
+            {
+                "optimizer": name,
+                "granularity": granularity,
+                "data_parallel": rel(dp, single),
+                "model_parallel": rel(mp, single),
+                "kernel_shards": shards,
+                "kernel_sharding": sharding,
+            }
+        )
     print("RESULT " + json.dumps(results))
 
 
