@@ -352,6 +352,25 @@ def reproduce(
             if progress is not None:
                 progress(min(done, total), total, label)
 
+    # Worker processes finish in any order: the runs are sorted so that the
+    # summaries (their sums, the example runs they pick) and results.json do
+    # not depend on it.
+    syn_runs.sort(
+        key=lambda r: (
+            (r["kind"], r["loss"], r["label"])
+            + tuple(r[k] for k in ("init_std", "dim", "lr_g", "lr_d", "seed"))
+        )
+    )
+    for b in gans:
+        optimizers = list(b.config.optimizers)
+        gan_runs[b.config.experiment].sort(
+            key=lambda r, optimizers=optimizers: (
+                optimizers.index(r["optimizer"]),
+                r["phase"] != "selection",
+                r["learning_rate"],
+                r["seed"],
+            )
+        )
     syn = analysis.summarize_synthetic(syn_runs, preset.synthetic)
     gan_summaries = {
         b.config.experiment: analysis.summarize_gan(

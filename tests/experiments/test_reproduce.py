@@ -167,6 +167,26 @@ def test_gan_scores_and_selection_from_runs(tiny_report):
         assert entry["scores"] == pytest.approx(expect, nan_ok=True)
 
 
+def test_runs_are_saved_in_a_fixed_order_whatever_the_workers_finish_first(
+    tiny_report,
+):
+    # Two workers finish jobs in any order; the report sorts the runs.
+    out, _ = tiny_report
+    saved = json.loads((out / "results.json").read_text())
+    for exp, entry in saved["gans"].items():
+        order = list(entry["config"]["optimizers"])
+        keys = [
+            (order.index(r["optimizer"]), r["phase"] != "selection")
+            + (r["learning_rate"], r["seed"])
+            for r in entry["runs"]
+        ]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys), exp
+    runs = saved["synthetic"]["runs"]
+    columns = ("loss", "label", "lr_g", "lr_d", "seed")
+    keys = list(zip(*(runs[c] for c in columns)))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+
+
 def test_bad_arguments_leave_nothing_behind(tmp_path):
     for kwargs, msg in (
         ({"seed_offset": -1}, "`seed_offset` must be an int >= 0; received"),
