@@ -1,10 +1,10 @@
 """The tiny preset of `reproduce`, end to end, through the command.
 
 `python -m keras_graft reproduce --preset tiny` runs once per suite (on
-PyTorch, with two worker processes); the tests below read its report. The
-`reproduce` function itself runs in this process in
-tests/experiments/test_paper_preset.py, and the parts of the pipeline on every
-backend in tests/gan and tests/experiments/test_synthetic.
+PyTorch, with two worker processes, started from the JAX suite); the tests
+below read its report. The `reproduce` function itself runs in this process
+in tests/experiments/test_paper_preset.py, and the parts of the pipeline on
+every backend in tests/gan and tests/experiments/test_synthetic.
 """
 
 import json
@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 
-import keras
 import pytest
 
 from keras_graft.experiments import analysis, claims, report, reproduce
@@ -22,7 +21,11 @@ from keras_graft.experiments.presets import get_preset
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-pytestmark = pytest.mark.backend("torch")
+# The command runs on PyTorch (the tiny preset's cheapest backend) in its own
+# processes; the tests are collected in the JAX suite, the shorter of the two
+# lanes of tests/run_backends.py.
+COMMAND_BACKEND = "torch"
+pytestmark = pytest.mark.backend("jax")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,7 @@ def tiny_run(tmp_path_factory):
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("KERAS_BACKEND", None)  # --backend chooses it
     command = [sys.executable, "-m", "keras_graft", "reproduce", "--preset", "tiny"]
-    command += ["--backend", keras.backend.backend(), "--seed-offset", "3"]
+    command += ["--backend", COMMAND_BACKEND, "--seed-offset", "3"]
     command += ["--workers", "2", "--out", str(out)]
     proc = subprocess.run(
         command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
@@ -76,7 +79,7 @@ def test_report_structure(tiny_report):
     text = (out / "report.md").read_text()
     saved = json.loads((out / "results.json").read_text())
     meta = saved["meta"]
-    assert meta["backend"] == keras.backend.backend() and meta["preset"] == "tiny"
+    assert meta["backend"] == COMMAND_BACKEND and meta["preset"] == "tiny"
     assert meta["seed_offset"] == 3 and meta["keras_graft_version"]
     assert "git_commit" in meta
     assert [c["id"] for c in saved["claims"]] == [1, 2, 3, 4]
