@@ -88,9 +88,15 @@ def squared_norms(tensors):
         for i, norm in zip(small, norms):
             sums[i] = norm * norm
     for i in large:
-        flat = tensors[i].reshape(-1)
-        sums[i] = torch.dot(flat, flat)
+        sums[i] = _dot_self(tensors[i])
     return torch.stack(sums)
+
+
+def _dot_self(tensor):
+    """``dot(t, t)`` over all elements, in float32: a large tensor's sum of
+    squares on the host (see `squared_norms`)."""
+    flat = _float32(tensor).reshape(-1)
+    return torch.dot(flat, flat)
 
 
 def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate):
@@ -274,7 +280,7 @@ def _adam_direction_squared_norms(optimizer, m, v):
         torch.sqrt(v[i], out=direction)
         direction.add_(optimizer.epsilon)
         torch.div(m[i], direction, out=direction)
-        sums[i] = squared_norms([direction])[0]
+        sums[i] = _dot_self(direction)
     return torch.stack(sums)
 
 
