@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def start(backend: str) -> None:
         home = tempfile.TemporaryDirectory(prefix=f"keras_home_{backend}_")
-        env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home.name)
+        # Temporary files too (tfds leaves one empty folder per builder of an
+        # unprepared dataset in the temp dir): all go with the throw-away home.
+        tmp = os.path.join(home.name, "tmp")
+        os.mkdir(tmp)
+        env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home.name, TMPDIR=tmp)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("MPLBACKEND", "Agg")
         cmd = [
