@@ -830,6 +830,7 @@ class GAN(keras.Model):
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
+            "num_classes": self.num_classes,
             "seed": self.seed,
         }
         if isinstance(config["latent_dim"], tuple):
