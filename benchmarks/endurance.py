@@ -17,11 +17,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import keras_graft  # noqa: E402
-from keras_graft import optimizers  # noqa: E402
+import keras_graft
+from keras_graft import optimizers
 
 
 def rss_mib() -> float:

@@ -40,11 +40,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers, ops  # noqa: E402
+import keras
+import numpy as np
+from keras import layers, ops
 
-import keras_graft  # noqa: E402
+import keras_graft
 
 BATCH = 64
 LATENT = 64

@@ -1,4 +1,5 @@
-"""Helpers shared by several modules: Keras's home, atomic file writes, tiling.
+"""Helpers shared by several modules: Keras's home, atomic file writes, tiling,
+JSON-ready values.
 
 This module imports numpy only (not keras), so that any module, even one that
 runs before keras is imported, can use it.
@@ -6,8 +7,10 @@ runs before keras is imported, can use it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -83,3 +86,25 @@ def tile_images(
         left = border + col * (width + border)
         grid[top : top + height, left : left + width] = images[i]
     return grid
+
+
+def jsonable(x: Any) -> Any:
+    """`x` ready for `json.dump`: numpy scalars and arrays as Python numbers and
+    lists, dict keys as strings, a non-finite float as None (nan) or "inf"/"-inf"
+    (strict JSON has no NaN or Infinity).
+
+    Args:
+        x (Any): Nested dicts, lists, tuples, numbers and numpy values.
+
+    Returns:
+        Any: The same structure in JSON's types.
+    """
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, (np.ndarray, np.generic)):
+        return jsonable(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x

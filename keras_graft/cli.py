@@ -384,17 +384,6 @@ class _ProgressBar:
         self.bar.close()
 
 
-def _jsonable(x: Any) -> Any:
-    """`x` with numpy scalars and arrays turned into Python numbers and lists."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if hasattr(x, "tolist") and callable(x.tolist):  # numpy scalars and arrays
-        return _jsonable(x.tolist())
-    return x
-
-
 def _train(args: argparse.Namespace) -> dict:
     from dataclasses import replace
 
@@ -529,8 +518,10 @@ def main(argv: list[str] | None = None) -> int:
             _check_preset_known(args.preset, error)
         result = _train(args)
         if args.out:
+            from keras_graft._utils import jsonable
+
             with open(args.out, "w") as f:
-                json.dump(_jsonable(result), f, indent=1)
+                json.dump(jsonable(result), f, indent=1)
         return 0
     except KeyboardInterrupt:
         print(f"keras-graft {args.command}: interrupted", file=sys.stderr)

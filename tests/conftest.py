@@ -14,8 +14,8 @@ os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
 if "KERAS_HOME" not in os.environ:
     os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="keras_home_")
 
-import keras  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import pytest
 
 
 @pytest.fixture(autouse=True)

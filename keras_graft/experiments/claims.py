@@ -74,14 +74,67 @@ def _f(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def _undecided(preset: Any) -> str:
+def _seeds_to_decide(c: dict, limit: int = 200) -> int | None:
+    """Paired seeds at which comparison `c`'s interval would clear its margin.
+
+    If the mean difference and its spread stayed as measured, the one-sided
+    bound ``mean +- t_{m-1} sd / sqrt(m)`` clears the margin at the smallest
+    such m. None when it cannot be estimated (fewer than 2 seeds, no spread,
+    a diverged seed of the subject) or would need more than `limit` seeds.
+    """
+    from scipy import stats
+
+    n, mean, upper = c["n"], c["mean"], c["upper"]
+    if n < 2 or c["subject_diverged"] or not math.isfinite(upper):
+        return None
+    sd = (upper - mean) * math.sqrt(n) / float(stats.t.ppf(c["confidence"], n - 1))
+    gap = abs(mean - c["margin"])
+    if sd <= 0 or gap == 0:
+        return None
+    for m in range(n + 1, limit + 1):
+        if float(stats.t.ppf(c["confidence"], m - 1)) * sd / math.sqrt(m) < gap:
+            return m
+    return None
+
+
+def _undecided(preset: Any, pending: dict | None = None) -> str:
+    """What an inconclusive verdict would need, worked out from its data.
+
+    Args:
+        preset (Any): The preset that ran (its `next_preset` is named).
+        pending (dict | None): ``(benchmark, optimizer) -> comparison`` of the
+            undecided paired comparisons (claims 1-2), or None.
+
+    Returns:
+        str: Sentences to append to the verdict's summary.
+    """
+    parts = []
+    for (exp, opt), c in (pending or {}).items():
+        if c["outcome"] != "inconclusive":
+            continue
+        m = _seeds_to_decide(c)
+        if c["subject_diverged"]:
+            need = f"it diverged in {c['subject_diverged']} seed(s)"
+        elif m is None:
+            need = "at this effect and spread, more than 200 paired seeds"
+        else:
+            need = f"at this effect and spread, about {m} paired seeds"
+        parts.append(f"{exp} {LABELS[opt]} ({c['n']} paired seeds; {need})")
+    text = ""
+    if parts:
+        text = (
+            " Undecided: "
+            + "; ".join(parts)
+            + ". Seed counts assume the measured mean difference and spread hold; "
+            "a mean near the margin needs many."
+        )
     nxt = getattr(preset, "next_preset", None)
     if nxt:
-        return (
-            f" The `{nxt}` preset (more seeds, longer runs) is the budget that "
-            "would decide it."
+        return text + (
+            f" The `{nxt}` preset (more seeds, longer runs) is the next budget to "
+            "try; it need not decide it."
         )
-    return " More seeds than this preset runs would decide it."
+    return text + " Only more seeds than this preset runs can decide it."
 
 
 # ------------------------------------------------------ claims 1-2 (GANs)
@@ -205,7 +258,7 @@ def _claim1(syn: dict, gans: dict, preset: Any) -> dict:
         f"Reverse graft against Adam, {_describe(outcomes, gans, 'ada_dir')}."
     )
     if verdict == INCONCLUSIVE:
-        summary += _undecided(preset)
+        summary += _undecided(preset, outcomes)
     return {
         "verdict": verdict,
         "summary": summary,
@@ -238,7 +291,9 @@ def _claim2(syn: dict, gans: dict, preset: Any) -> dict:
         f"{_describe(outcomes, gans, 'sgda')}."
     )
     if verdict == INCONCLUSIVE:
-        summary += _undecided(preset)
+        summary += _undecided(
+            preset, {k: c for k, c in outcomes.items() if k[1] == "nsgda"}
+        )
     return {
         "verdict": verdict,
         "summary": summary,

@@ -5,7 +5,7 @@ Each ``plot_xxx(results, path)`` reads the JSON-ready results dict of
 PNG at `path` and returns its caption, or returns None and writes nothing when
 the data it needs is absent. `make_plots` calls them all.
 
-The results have been through ``reproduce._jsonable``: a non-finite number is
+The results have been through ``keras_graft._utils.jsonable``: a non-finite number is
 None, "inf" or "-inf". Every number read here goes through `_num`, which
 makes anything but a finite or infinite float nan, so that a diverged run
 leaves a gap in a figure instead of breaking it.
@@ -996,7 +996,7 @@ def _draw(name: str, out_dir: str, draw: Callable[[str], str | None]) -> str | N
     path = os.path.join(out_dir, name)
     try:
         caption = draw(path)
-    except Exception as e:  # noqa: BLE001 - one broken figure must not lose a report
+    except Exception as e:  # one broken figure must not lose a report
         warnings.warn(f"plot {name} failed: {e!r}", PlotWarning, stacklevel=3)
         caption = None
     if caption is None:

@@ -10,7 +10,6 @@ run on the fresh seeds, which alone are reported.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-import numpy as np
 
+from keras_graft._utils import jsonable
 from keras_graft._validation import check_choice, check_int, check_optional_int
 from keras_graft.experiments.presets import (
     PRESETS,
@@ -132,24 +131,6 @@ def _gan_cost(config: Any) -> float:
 
 
 # --------------------------------------------------------------- the report
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
 
 
 def git_commit() -> str | None:
@@ -405,7 +386,7 @@ def reproduce(
         },
         "claims": verdicts,
     }
-    results = _jsonable(results)
+    results = jsonable(results)
     results["plots"] = plots.make_plots(results, samples, out_dir)
     results["meta"]["seconds"] = time.perf_counter() - start
     with open(os.path.join(out_dir, "results.json"), "w") as f:
@@ -436,7 +417,7 @@ def _cifar_available() -> bool:
 
         load_images("cifar10", "train", limit=1)
         return True
-    except Exception:  # noqa: BLE001 - any failure means "not available here"
+    except Exception:  # any failure means "not available here"
         return False
 
 

@@ -22,7 +22,7 @@ from keras import ops
 
 from keras_graft._backend import backend_module
 
-_B = backend_module("keras_graft.gan._backend")
+gan_backend = backend_module("keras_graft.gan._backend")
 
 CODE = "_gan_nonfinite_player"
 STEP = "_gan_nonfinite_step"
@@ -41,7 +41,7 @@ def any_nonfinite(values: Sequence, grads: Sequence):
     The gradients too: NaN weights need not give a NaN loss (TensorFlow's
     ReLU maps NaN to 0 on CPU). One fused check on torch (`_backend`).
     """
-    return ops.logical_not(_B.all_finite(list(values) + list(grads)))
+    return ops.logical_not(gan_backend.all_finite(list(values) + list(grads)))
 
 
 class NonFiniteFlags(keras.metrics.Metric):

@@ -254,7 +254,7 @@ def _call_player(model, arg, x, labels, what: str):
     """`model` on `x` (and labels) in inference mode; a ValueError if it fails."""
     try:
         return model(_pack(x, labels), training=False)
-    except Exception as e:  # noqa: BLE001 - re-raised with the shapes
+    except Exception as e:  # any failure: re-raised with the shapes
         raise ValueError(
             f"{arg} {model.name!r} could not be called on {what}"
             + (" and labels" if labels is not None else "")

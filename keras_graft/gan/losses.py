@@ -26,6 +26,8 @@ from typing import Any, Callable, NamedTuple
 
 from keras import ops
 
+from keras_graft._validation import check_choice
+
 Tensor = Any
 
 __all__ = [
@@ -123,11 +125,7 @@ def get_loss(name: str) -> GANLoss:
     Raises:
         ValueError: if `name` is not one of the names above.
     """
-    if not isinstance(name, str) or name not in LOSSES:
-        raise ValueError(
-            f"loss={name!r} is not a known GAN loss; expected one of {sorted(LOSSES)}."
-        )
-    return LOSSES[name]
+    return LOSSES[check_choice(name, "loss", sorted(LOSSES))]
 
 
 # ---------------------------------------------------------------------------

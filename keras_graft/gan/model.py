@@ -31,7 +31,7 @@ from keras_graft.gan._container import _PlayerOptimizers
 from keras_graft.gan._players import check_num_classes, inspect_players, shapes_match
 from keras_graft.gan._trackers import make_trackers
 
-_B = backend_module("keras_graft.gan._backend")
+gan_backend = backend_module("keras_graft.gan._backend")
 
 __all__ = ["GAN", "UPDATES"]
 _PACE_EPS = 1e-30
@@ -394,6 +394,8 @@ class GAN(keras.Model):
         Returns:
             Tensor: generated samples.
         """
+        if num is not None:
+            num = check.check_int(num, "num", minimum=1)
         labels = self._generate_labels(labels, z, num)
         if z is None:
             if num is None:
@@ -495,7 +497,7 @@ class GAN(keras.Model):
         def scores_sum(x):
             return ops.sum(self._d(x, labels, training=True))
 
-        grads = _B.input_gradient(scores_sum, ops.stop_gradient(x))
+        grads = gan_backend.input_gradient(scores_sum, ops.stop_gradient(x))
         for v, value in zip(state, saved):
             v.assign(value)
         return self._penalty_fn(grads)
@@ -537,7 +539,7 @@ class GAN(keras.Model):
         )
 
     def _d_objective(self, real, z, alpha, labels=None):
-        with _B.no_grad():
+        with gan_backend.no_grad():
             fake = self._g(z, labels, training=True)
         fake = ops.stop_gradient(fake)
         real_logits = self._d(real, labels)
@@ -571,7 +573,7 @@ class GAN(keras.Model):
         replica's loss is divided by the number of replicas, since the
         optimizer sums the replicas' gradients (as `keras.Model` does).
         """
-        replicas = _B.num_replicas()
+        replicas = gan_backend.num_replicas()
         scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         if replicas == 1 and not scaled:
             return objective
@@ -588,9 +590,9 @@ class GAN(keras.Model):
 
     def _step_latents(self, batch, seed=None):
         """This replica's latents: rows of one draw for the global batch."""
-        replicas = _B.num_replicas()
+        replicas = gan_backend.num_replicas()
         z = self.sample_latents(batch * replicas, seed=seed)
-        return _B.replica_rows(z, batch) if replicas > 1 else z
+        return gan_backend.replica_rows(z, batch) if replicas > 1 else z
 
     # ------------------------------------------------------------- the step
 
@@ -630,12 +632,12 @@ class GAN(keras.Model):
         z = self._step_latents(batch)
         alpha = None
         if self._train_config.gradient_penalty == "wgan_gp":
-            replicas = _B.num_replicas()
+            replicas = gan_backend.num_replicas()
             alpha = self._draw_alpha(batch * replicas, len(real.shape))
             if replicas > 1:
-                alpha = _B.replica_rows(alpha, batch)
+                alpha = gan_backend.replica_rows(alpha, batch)
         objective = self._for_gradients(self._d_objective, self.d_optimizer)
-        return _B.gradients(
+        return gan_backend.gradients(
             objective, self.discriminator.trainable_variables, real, z, alpha, labels
         ), z
 
@@ -647,8 +649,8 @@ class GAN(keras.Model):
         g_vars = self.generator.trainable_variables
         track = cfg.track_pace
         if track:
-            d_before = _B.snapshot(d_vars)
-            g_before = _B.snapshot(g_vars)
+            d_before = gan_backend.snapshot(d_vars)
+            g_before = gan_backend.snapshot(g_vars)
         step = ops.copy(ops.convert_to_tensor(self.optimizer.iterations))
         simultaneous = cfg.update == "simultaneous"
         d_bad = ops.convert_to_tensor(False)
@@ -662,11 +664,11 @@ class GAN(keras.Model):
                 d_bad = ops.logical_or(d_bad, _nonfinite.any_nonfinite(losses, d_grads))
             if simultaneous and i == cfg.d_steps - 1:
                 break
-            _B.apply(self.d_optimizer, d_grads, d_vars)
+            gan_backend.apply(self.d_optimizer, d_grads, d_vars)
         if not simultaneous:
             z = self._step_latents(batch)
         g_objective = self._for_gradients(self._g_objective, self.g_optimizer)
-        g_grads, g_aux = _B.gradients(g_objective, g_vars, z, labels)
+        g_grads, g_aux = gan_backend.gradients(g_objective, g_vars, z, labels)
         if track:
             g_grad_norm = self._grad_norm(g_grads, self.g_optimizer)
         g_bad = (
@@ -675,15 +677,15 @@ class GAN(keras.Model):
             else ops.convert_to_tensor(False)
         )
         if simultaneous:
-            _B.apply(self.d_optimizer, d_grads, d_vars)
-        _B.apply(self.g_optimizer, g_grads, g_vars)
+            gan_backend.apply(self.d_optimizer, d_grads, d_vars)
+        gan_backend.apply(self.g_optimizer, g_grads, g_vars)
         if self._ema_generator is not None:
-            with _B.no_grad():
+            with gan_backend.no_grad():
                 self._update_ema()
 
         values = {**d_aux, **g_aux}
         if track:
-            with _B.no_grad():
+            with gan_backend.no_grad():
                 d_pace = self._pace(d_before, d_vars)
                 g_pace = self._pace(g_before, g_vars)
                 values["d_pace"] = d_pace
@@ -707,7 +709,7 @@ class GAN(keras.Model):
     @staticmethod
     def _pace(before, variables):
         """`||variables - before|| / ||before||` over all the given variables."""
-        upd, par = _B.squared_norms(before, variables)
+        upd, par = gan_backend.move_squared_norms(before, variables)
         return ops.where(
             par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0
         )
@@ -716,16 +718,16 @@ class GAN(keras.Model):
     def _grad_norm(grads, optimizer):
         """The global L2 norm of `grads` in float32, of the unscaled loss.
 
-        `grads` are as `_B.gradients` returns them: of the loss times the
+        `grads` are as `gan_backend.gradients` returns them: of the loss times the
         optimizer's loss scale (under a `LossScaleOptimizer`, read here before
         `apply` changes it) and, under `tf.distribute`, of this replica's loss
         divided by the number of replicas, so their sum over the replicas (one
         all-reduce, as the optimizer does) is the gradient of the global batch.
         """
-        with _B.no_grad():
-            if _B.num_replicas() > 1:
-                grads = _B.replica_sum(grads)
-            sq = _B.squared_norm(grads)
+        with gan_backend.no_grad():
+            if gan_backend.num_replicas() > 1:
+                grads = gan_backend.replica_sum(grads)
+            sq = gan_backend.squared_norm(grads)
             norm = ops.sqrt(ops.cast(sq, "float32"))
             if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
                 # The scale `scale_loss` multiplied the loss by.
@@ -757,7 +759,7 @@ class GAN(keras.Model):
         """
         real, labels = self._unpack(data, "GAN.evaluate")
         batch = ops.shape(real)[0]
-        with _B.no_grad():
+        with gan_backend.no_grad():
             z = self._step_latents(batch, seed=self._eval_seed_generator)
             fake = self._g(z, labels, training=False)
             real_logits = self._d(real, labels, training=False)
@@ -775,11 +777,11 @@ class GAN(keras.Model):
 
     def train_step(self, *args: Any):
         """One training step (`(data)`, or `(state, data)` on JAX)."""
-        return _B.train_step(self, *args)
+        return gan_backend.train_step(self, *args)
 
     def test_step(self, *args: Any):
         """One evaluation step (`(data)`, or `(state, data)` on JAX)."""
-        return _B.test_step(self, *args)
+        return gan_backend.test_step(self, *args)
 
     def make_train_function(self, force: bool = False):
         """Keras's train function, checked for non-finite steps after each call.
@@ -792,7 +794,7 @@ class GAN(keras.Model):
             return inner
         self._checked_train_function = _nonfinite.checked_train_function(
             inner,
-            restore_state=lambda out: _B.restore_state(self, out),
+            restore_state=lambda out: gan_backend.restore_state(self, out),
             players=lambda: {
                 "discriminator": self.d_optimizer,
                 "generator": self.g_optimizer,

@@ -13,10 +13,10 @@ import sys
 os.environ["KERAS_BACKEND"] = "jax"
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-from tests.distributed.common import CASES, compiled_model, data, rel  # noqa: E402
+from tests.distributed.common import CASES, compiled_model, data, rel
 
 
 def train(name, granularity, distribution=None):

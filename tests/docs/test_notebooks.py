@@ -14,7 +14,7 @@ import keras
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import notebooks  # noqa: E402
+import notebooks
 
 NOTEBOOKS = notebooks.notebooks()
 

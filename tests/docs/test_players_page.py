@@ -31,7 +31,7 @@ def test_players_page_runs(tmp_path, monkeypatch):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         for block in blocks:
-            exec(compile(block, PAGE, "exec"), namespace)  # noqa: S102
+            exec(compile(block, PAGE, "exec"), namespace)
     text = out.getvalue()
     assert "val_d_loss" in text and "pace_ratio" in text
     assert "pass latent_dim" in text

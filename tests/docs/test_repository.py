@@ -16,7 +16,7 @@ import zipfile
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import notebooks  # noqa: E402
+import notebooks
 
 ROOT = notebooks.ROOT
 

@@ -82,6 +82,40 @@ def test_claim1_rule(ada, rev, verdict):
         assert "`long` preset" in out["summary"]
 
 
+@pytest.mark.parametrize("mean, sd", [(0.30, 0.06), (0.15, 0.05), (0.40, 0.30)])
+def test_seeds_to_decide_matches_a_comparison_of_that_many_seeds(mean, sd):
+    # Differences with exactly this mean and sample sd, at n seeds.
+    def diffs(n):
+        z = np.linspace(-1.0, 1.0, n)
+        return mean + sd * (z - z.mean()) / z.std(ddof=1)
+
+    zeros = [0.0] * 3
+    c = stats.paired_comparison(list(diffs(3)), zeros, MARGIN).to_dict()
+    assert c["outcome"] == "inconclusive"
+    m = claims._seeds_to_decide(c)
+    assert m is not None and m > 3
+    decided = stats.paired_comparison(list(diffs(m)), [0.0] * m, MARGIN).outcome
+    before = stats.paired_comparison(list(diffs(m - 1)), [0.0] * (m - 1), MARGIN)
+    assert decided == ("worse" if mean > MARGIN else "as good")
+    assert before.outcome == "inconclusive"
+
+
+def test_undecided_text_comes_from_the_data():
+    gans = _gan({"ada_nsgda": "inconclusive", "ada_dir": "worse"})
+    c = gans["digits"]["comparisons"]["ada_nsgda"]
+    m = claims._seeds_to_decide(c)
+    summary = claims.CLAIMS[0].evaluate({}, gans, PRESET)["summary"]
+    assert "digits Ada-nSGDA (3 paired seeds; at this effect and spread, " in summary
+    assert (f"about {m} paired seeds" if m else "more than 200") in summary
+    assert "Reverse" not in summary.split("Undecided:")[1]  # decided: not listed
+    assert "need not decide it" in summary
+    # A diverged seed: no seed estimate, the divergence is named instead.
+    c = dict(c, subject_diverged=1)
+    assert claims._seeds_to_decide(c) is None
+    text = claims._undecided(PRESET, {("digits", "ada_nsgda"): c})
+    assert "diverged in 1 seed(s)" in text
+
+
 @pytest.mark.parametrize(
     "nsgda, verdict",
     [

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
+from keras_graft._utils import jsonable
 from keras_graft.experiments import analysis, plots, presets
 from keras_graft.experiments.gan_runs import GANConfig
 from keras_graft.experiments.synthetic import SyntheticConfig
@@ -57,7 +58,7 @@ def synthetic():
     runs = []
     for key, cfg, rs in rp.synthetic_jobs(plan):
         runs += rp._synthetic_job(key[0], cfg, rs)
-    return rp._jsonable(analysis.summarize_synthetic(runs, plan))
+    return jsonable(analysis.summarize_synthetic(runs, plan))
 
 
 def _gan_run(exp, opt, seed, lr, phase, diverged, rng, grad_norms=True):
@@ -149,7 +150,7 @@ def _gans(grad_norms=True):
             "runs": [analysis.compact_gan_run(r) for r in runs],
             "summary": analysis.summarize_gan(runs, bench, 1.25),
         }
-    return rp._jsonable(out)
+    return jsonable(out)
 
 
 def _samples():

@@ -26,7 +26,7 @@ def test_not_an_optimizer():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(loss="bce"), "loss='bce'.*hinge"),
+        (dict(loss="bce"), r"`loss` must be one of .*'hinge'.*; received loss='bce'"),
         (
             dict(gradient_penalty="gp"),
             r"`gradient_penalty` must be one of .*'r1'.*gradient_penalty='gp'",
@@ -49,6 +49,12 @@ def test_d_steps_type():
         TypeError, match=r"`d_steps` must be an int >= 1; received d_steps=1.5"
     ):
         gan().compile(keras.optimizers.Adam(), keras.optimizers.Adam(), d_steps=1.5)
+
+
+@pytest.mark.parametrize("num, error", [(0, ValueError), (2.5, TypeError)])
+def test_generate_num(num, error):
+    with pytest.raises(error, match=rf"`num` must be an int >= 1; received num={num}"):
+        gan().generate(num=num)
 
 
 def test_generator_output_vs_discriminator_input():

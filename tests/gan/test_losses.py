@@ -80,5 +80,7 @@ def test_penalties_match_numpy():
 
 
 def test_unknown_loss_name():
-    with pytest.raises(ValueError, match="loss='gan'.*non_saturating"):
+    with pytest.raises(
+        ValueError, match=r"`loss` must be one of .*'non_saturating'.*loss='gan'"
+    ):
         losses.get_loss("gan")

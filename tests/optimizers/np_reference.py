@@ -1,7 +1,7 @@
 """Independent numpy (float64) implementations of the update rules under test.
 
 Each child rule returns the step it would subtract from a variable; the graft
-combines two rules block by block, exactly as written in the paper notes:
+combines two rules block by block, as the optimizers' docstrings write it:
 theta_b <- theta_b - ||M_b|| * D_b / ||D_b|| (no move when D_b == 0).
 """
 

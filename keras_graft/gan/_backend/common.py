@@ -1,4 +1,5 @@
-"""`keras.ops` pieces the TensorFlow and JAX modules share (torch fuses them)."""
+"""`keras.ops` pieces of the GAN step shared by the backend modules (each one
+imports what it does not replace: torch has its own gradients and norms)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Sequence
 from keras import ops
 
 
-def squared_norms(before: Sequence, variables: Sequence):
+def move_squared_norms(before: Sequence, variables: Sequence):
     """`(sum ||v - b||^2, sum ||b||^2)` over the variables and their snapshots."""
     update = 0.0
     size = 0.0

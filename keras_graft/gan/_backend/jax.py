@@ -24,7 +24,7 @@ from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
     replica_sum,
     squared_norm,
-    squared_norms,
+    move_squared_norms,
 )
 
 
@@ -46,7 +46,9 @@ def gradients(objective: Callable, variables: Sequence, *args: Any):
     """
     outer = get_stateless_scope()
     if outer is None:
-        raise RuntimeError("keras_graft.gan._jax.gradients needs a StatelessScope.")
+        raise RuntimeError(
+            "keras_graft.gan._backend.jax.gradients needs a StatelessScope."
+        )
     keys = [id(v) for v in variables]
     values = [outer.state_mapping[k] for k in keys]
     base = outer.state_mapping

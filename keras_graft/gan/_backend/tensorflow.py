@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
     squared_norm,
-    squared_norms,
+    move_squared_norms,
     test_step,
     train_step,
 )

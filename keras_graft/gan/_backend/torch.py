@@ -52,7 +52,7 @@ def snapshot(variables: Sequence) -> list:
         return [v.value.detach().clone() for v in variables]
 
 
-def squared_norms(before: Sequence, variables: Sequence):
+def move_squared_norms(before: Sequence, variables: Sequence):
     """`(sum ||v - b||^2, sum ||b||^2)` over the variables, with fused kernels.
 
     The same quantity as the `keras.ops` version in `GAN._pace`, in four
