@@ -43,7 +43,7 @@ def test_gan_and_optimizers_use_the_running_backend():
     from keras_graft.optimizers import _backend
 
     name = keras.backend.backend()
-    assert model._B.__name__ == f"keras_graft.gan._backend.{name}"
+    assert model.gan_backend.__name__ == f"keras_graft.gan._backend.{name}"
     assert _backend.update_step.__module__ == f"keras_graft.optimizers._backend.{name}"
     experiments = backend_module("keras_graft.experiments._backend")
     assert experiments.__name__ == f"keras_graft.experiments._backend.{name}"

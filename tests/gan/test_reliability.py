@@ -269,7 +269,7 @@ def test_finite_run_logs_no_flags():
 def test_backend_finite_check_matches_keras_ops(case):
     # The backend's check (fused on torch) against one isfinite per tensor.
     from keras_graft.gan._backend import common
-    from keras_graft.gan.model import _B
+    from keras_graft.gan.model import gan_backend
 
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(s).astype("float32") for s in ((3, 4), (5,), ())]
@@ -289,7 +289,7 @@ def test_backend_finite_check_matches_keras_ops(case):
         arrays.append(np.zeros((0, 3), "float32"))
     tensors = [keras.ops.convert_to_tensor(a) for a in arrays]
     expected = all(np.isfinite(a).all() for a in arrays)
-    assert bool(keras.ops.convert_to_numpy(_B.all_finite(tensors))) is expected
+    assert bool(keras.ops.convert_to_numpy(gan_backend.all_finite(tensors))) is expected
     assert bool(keras.ops.convert_to_numpy(common.all_finite(tensors))) is expected
 
 
