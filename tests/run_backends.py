@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     # The longest suite first, so that the others run next to it.
     order = sorted(backends, key=lambda b: ("jax", "tensorflow", "torch").index(b))
     results: dict[str, tuple[int, float]] = {}
+    cpu: dict[str, float] = {}
     running: list[
         tuple[str, subprocess.Popen, float, tempfile.TemporaryDirectory, object]
     ] = []
@@ -107,16 +108,22 @@ def main(argv: list[str] | None = None) -> int:
         running.append((backend, proc, time.perf_counter(), home, log))
 
     pending = list(order)
+    t0 = time.perf_counter()
     while pending or running:
         while pending and len(running) < args.jobs:
             start(pending.pop(0))
         time.sleep(0.5)
         for item in list(running):
             backend, proc, began, home, log = item
-            if proc.poll() is None:
+            # wait4: the exit status and the CPU time of the lane (its process
+            # and the subprocesses it waited for: notebook kernels, commands).
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == 0:
                 continue
+            proc.returncode = os.waitstatus_to_exitcode(status)
             running.remove(item)
             results[backend] = (proc.returncode, time.perf_counter() - began)
+            cpu[backend] = usage.ru_utime + usage.ru_stime
             log.seek(0)
             print(
                 f"\n=== KERAS_BACKEND={backend}: finished in "
@@ -127,11 +134,15 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             log.close()
             home.cleanup()
-    print("\n=== summary")
+    print(f"\n=== summary ({os.cpu_count()} CPUs, --jobs {args.jobs})")
     for backend in order:
         code, seconds = results[backend]
         status = "passed" if code == 0 else f"FAILED (exit {code})"
-        print(f"{backend:>10}: {status} in {seconds:.0f} s")
+        print(
+            f"{backend:>10}: {status} in {seconds:.0f} s, CPU {cpu[backend]:.0f} s "
+            f"({cpu[backend] / seconds:.2f} cores on average)"
+        )
+    print(f"wall time {time.perf_counter() - t0:.0f} s")
     return 0 if all(code == 0 for code, _ in results.values()) else 1
 
 

@@ -2,13 +2,14 @@
 
 - ``tiny``: seconds per backend, for the tests (tiny networks, few steps, the
   pixel stand-in metric for digits).
-- ``default``: the embedded default, the whole `reproduce` in at most 10
-  minutes on 2 CPU cores (JAX, two worker processes). Learning rates are the
+- ``default``: the embedded default, the whole `reproduce` in about 8 minutes
+  on 2 idle CPU cores (JAX, two worker processes; 472-477 s measured, 892-1,040
+  s on a busy shared host). Learning rates are the
   documented bases (no search); the digit benchmark runs the optimizers the
   verdicts of claims 1 and 2 compare with Adam on images (Ada-nSGDA, nSGDA).
 - ``long``: the same benchmarks with more seeds, a learning-rate search for
-  every GAN optimizer and longer digit runs; 42 minutes measured on 2 CPU
-  cores (JAX).
+  every GAN optimizer and longer digit runs; 42-71 minutes measured on 2 CPU
+  cores (JAX), depending on the machine's load.
 - ``paper``: GPU scale: longer runs, more seeds, a learning-rate search on
   digits and CIFAR-10 (the WGAN-GP ResNet pair; tfds must have CIFAR-10 on
   disk and InceptionV3's weights must be downloadable). Expected time, not
@@ -296,7 +297,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "default": Preset(
         name="default",
-        description="the embedded default: at most 10 minutes on 2 CPU cores (JAX)",
+        description="the embedded default: about 8 minutes on 2 idle CPU cores (JAX)",
         synthetic=SyntheticPlan(
             config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
             grid=_DEFAULT_GRID,
@@ -327,8 +328,8 @@ PRESETS: dict[str, Preset] = {
 
 PRESETS["long"] = Preset(
     name="long",
-    description="about 45 minutes on 2 CPU cores: more seeds, a learning-rate search, "
-    "longer digit runs",
+    description="42-71 minutes measured on 2 CPU cores: more seeds, a learning-rate "
+    "search, longer digit runs",
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
         grid=(1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0),

@@ -58,11 +58,12 @@ class ProjectionDiscriminator(keras.Model):
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-# 600 training steps of two small convolutional players: 15-20 s on
-# TensorFlow and JAX, 100 s on PyTorch's CPU convolutions. The conditional
-# machinery runs on every backend in the tests below; whether the labels steer
-# what is drawn is checked on two.
-@pytest.mark.backend("tensorflow", "jax")
+# 600 training steps of two small players: 15-20 s on TensorFlow and JAX (35-50
+# s in a loaded suite), 100 s on PyTorch's CPU. The conditional machinery
+# (labels to both players, generate, evaluate, save/load) runs on every backend
+# in the tests below; whether the labels steer what is drawn is checked on JAX
+# (measured on all three when written: accuracy 0.93-1.00, chance 0.10).
+@pytest.mark.backend("jax")
 def test_conditional_gan_draws_the_asked_digit(tmp_path):
     keras.utils.set_random_seed(0)
     x, y = load_embedded_digits("train")
@@ -140,15 +141,42 @@ def test_functional_conditional_players_and_dataset_labels(label_shape):
     assert tuple(gan.generate(labels=2, num=5).shape) == (5, 2)
 
 
+@keras.saving.register_keras_serializable(package="keras_graft_tests")
+class PointGenerator(keras.Model):
+    """`G(z, y)` on 2-D points: latents and a label embedding through a Dense."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = layers.Embedding(3, 4)
+        self.out = layers.Dense(2)
+
+    def call(self, inputs, training=False):
+        z, labels = inputs
+        return self.out(ops.concatenate([z, self.embed(labels)], axis=-1))
+
+
+@keras.saving.register_keras_serializable(package="keras_graft_tests")
+class PointDiscriminator(keras.Model):
+    """`D(x, y)` on 2-D points."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = layers.Embedding(3, 4)
+        self.out = layers.Dense(1)
+
+    def call(self, inputs, training=False):
+        x, labels = inputs
+        return self.out(ops.concatenate([x, self.embed(labels)], axis=-1))
+
+
 @pytest.mark.parametrize("kind", ["functional", "subclassed"])
 def test_conditional_gan_save_load_and_train_on(tmp_path, kind):
     keras.utils.set_random_seed(0)
     if kind == "functional":
-        players, x, latent = _functional_conditional(), ring_of_gaussians(64), None
+        players, latent = _functional_conditional(), None
     else:
-        players, latent = (LabelGenerator(), ProjectionDiscriminator()), LATENT
-        x = np.random.default_rng(0).uniform(-1, 1, (64, 28, 28, 1))
-    y = (np.arange(64) % 3).astype("int32")
+        players, latent = (PointGenerator(), PointDiscriminator()), 4
+    x, y = ring_of_gaussians(64), (np.arange(64) % 3).astype("int32")
     gan = keras_graft.GAN(*players, latent_dim=latent, num_classes=3, seed=0)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
     gan.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
