@@ -162,6 +162,41 @@ def stored_output_problems(nb, size: str = "small") -> list[str]:
     return problems
 
 
+# Decimal numbers in the prose of a notebook (not in code or math spans).
+_PROSE_NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+)(?![\w.]*\d)")
+
+
+def untraced_prose_numbers(nb, allowed: frozenset = frozenset()) -> list[str]:
+    """Decimal numbers of the markdown that no output of the notebook prints.
+
+    A number a reader is told (a Fréchet distance, a share of seeds) must come
+    from the run whose outputs are stored, so each decimal number in the prose
+    must appear in some output. Left out: the "Run time" paragraph (measured
+    by `notebooks.py` around the whole run), code and math spans, and the
+    `allowed` numbers (settings and citations the text states, not results).
+    """
+    printed = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "stream":
+                printed.append(out["text"])
+            elif "data" in out:
+                printed.append(out["data"].get("text/plain", ""))
+    printed = "\n".join(printed)
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for paragraph in re.split(r"\n\s*\n", cell.source):
+            if paragraph.lstrip().startswith("Run time"):
+                continue
+            text = re.sub(r"\$[^$]*\$|`[^`]*`", "", paragraph)
+            for m in _PROSE_NUMBER.finditer(text):
+                if m.group(1) not in printed and m.group(1) not in allowed:
+                    missing.append(f"cell {i}: {m.group(1)} in {text[:70]!r}")
+    return missing
+
+
 def error_outputs(nb) -> list[str]:
     """Text of every error output of an executed notebook."""
     found = []

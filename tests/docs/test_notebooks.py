@@ -130,6 +130,39 @@ def test_stored_outputs_come_from_a_clean_small_run(path):
     assert notebooks.stored_output_problems(nb, "small") == []
 
 
+# Numbers the prose states as settings or citations, not as results of the run.
+STATED = {
+    "01_quickstart.ipynb": {"2210.04319"},
+    "03_mode_collapse_synthetic.ipynb": {"0.02", "0.5"},
+    "05_extending.ipynb": {"0.9"},
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_numbers_in_the_prose_come_from_the_outputs(path):
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    allowed = frozenset(STATED.get(os.path.basename(path), ()))
+    assert notebooks.untraced_prose_numbers(nb, allowed) == []
+
+
+def test_the_prose_number_check_catches_a_typed_number():
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    printed = new_code_cell(
+        "print(fd)", outputs=[new_output("stream", name="stdout", text="FD 16.5\n")]
+    )
+    nb = new_notebook(cells=[printed, new_markdown_cell("Ada-nSGDA reaches 16.5.")])
+    assert notebooks.untraced_prose_numbers(nb) == []
+    nb.cells.append(new_markdown_cell("Adam reaches 26.4; `lr=0.25` in code.\n"))
+    missing = notebooks.untraced_prose_numbers(nb)
+    assert len(missing) == 1 and missing[0].startswith("cell 2: 26.4 in"), missing
+    nb.cells.append(new_markdown_cell("Run time: about 7.5 minutes."))
+    assert len(notebooks.untraced_prose_numbers(nb)) == 1
+    assert notebooks.untraced_prose_numbers(nb, frozenset({"26.4"})) == []
+
+
 def test_the_stored_output_check_catches_what_it_should():
     import nbformat
     from nbformat.v4 import new_code_cell, new_output
