@@ -173,31 +173,22 @@ def test_functional_conditional_players_and_dataset_labels(label_shape):
 
 
 @keras.saving.register_keras_serializable(package="keras_graft_tests")
-class PointGenerator(keras.Model):
-    """`G(z, y)` on 2-D points: latents and a label embedding through a Dense."""
+class PointPlayer(keras.Model):
+    """A conditional player on 2-D points: `[v, y]` (latents or samples, labels)
+    and a label embedding through one Dense of `units` outputs."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
+        self.units = units
         self.embed = layers.Embedding(3, 4)
-        self.out = layers.Dense(2)
+        self.out = layers.Dense(units)
 
     def call(self, inputs, training=False):
-        z, labels = inputs
-        return self.out(ops.concatenate([z, self.embed(labels)], axis=-1))
+        v, labels = inputs
+        return self.out(ops.concatenate([v, self.embed(labels)], axis=-1))
 
-
-@keras.saving.register_keras_serializable(package="keras_graft_tests")
-class PointDiscriminator(keras.Model):
-    """`D(x, y)` on 2-D points."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.embed = layers.Embedding(3, 4)
-        self.out = layers.Dense(1)
-
-    def call(self, inputs, training=False):
-        x, labels = inputs
-        return self.out(ops.concatenate([x, self.embed(labels)], axis=-1))
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
 
 
 @pytest.mark.parametrize("kind", ["functional", "subclassed"])
@@ -206,7 +197,7 @@ def test_conditional_gan_save_load_and_train_on(tmp_path, kind):
     if kind == "functional":
         players, latent = _functional_conditional(), None
     else:
-        players, latent = (PointGenerator(), PointDiscriminator()), 4
+        players, latent = (PointPlayer(2), PointPlayer(1)), 4
     x, y = ring_of_gaussians(64), (np.arange(64) % 3).astype("int32")
     gan = keras_graft.GAN(*players, latent_dim=latent, num_classes=3, seed=0)
     gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
