@@ -23,8 +23,10 @@ __all__ = ["PaceLogger", "SampleGrid"]
 
 
 def _sync(model: keras.Model) -> None:
-    if keras.backend.backend() == "jax" and hasattr(model, "jax_state_sync"):
-        model.jax_state_sync()
+    """Write a JAX model's detached training state back to its variables."""
+    sync = getattr(model, "jax_state_sync", None)  # JAX trainers only
+    if sync is not None:
+        sync()
 
 
 def _advance(callback: keras.callbacks.Callback, batch: int, every: int | None) -> bool:

@@ -74,7 +74,11 @@ def _f(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def _seeds_to_decide(c: dict, limit: int = 200) -> int | None:
+#: The most paired seeds an inconclusive verdict's estimate looks at.
+MAX_SEEDS_TO_DECIDE = 200
+
+
+def _seeds_to_decide(c: dict, limit: int = MAX_SEEDS_TO_DECIDE) -> int | None:
     """Paired seeds at which comparison `c`'s interval would clear its margin.
 
     If the mean difference and its spread stayed as measured, the one-sided
@@ -112,11 +116,14 @@ def _undecided(preset: Any, pending: dict | None = None) -> str:
     for (exp, opt), c in (pending or {}).items():
         if c["outcome"] != "inconclusive":
             continue
-        m = _seeds_to_decide(c)
+        m = None if c["subject_diverged"] else _seeds_to_decide(c)
         if c["subject_diverged"]:
             need = f"it diverged in {c['subject_diverged']} seed(s)"
         elif m is None:
-            need = "at this effect and spread, more than 200 paired seeds"
+            need = (
+                f"at this effect and spread, more than {MAX_SEEDS_TO_DECIDE} "
+                "paired seeds"
+            )
         else:
             need = f"at this effect and spread, about {m} paired seeds"
         parts.append(f"{exp} {LABELS[opt]} ({c['n']} paired seeds; {need})")

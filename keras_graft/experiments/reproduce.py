@@ -17,7 +17,6 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-
 from keras_graft._utils import jsonable
 from keras_graft._validation import check_choice, check_int, check_optional_int
 from keras_graft.experiments.presets import (

@@ -81,7 +81,8 @@ def check_train_config(
         )
     if not (isinstance(jit_compile, str) and jit_compile == "auto"):
         if type(jit_compile).__name__ not in ("bool", "bool_"):
-            check.fail(ValueError, "jit_compile", "True, False or 'auto'", jit_compile)
+            error = ValueError if isinstance(jit_compile, str) else TypeError
+            check.fail(error, "jit_compile", "True, False or 'auto'", jit_compile)
         jit_compile = bool(jit_compile)
     return TrainConfig(
         loss=loss,

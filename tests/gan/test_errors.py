@@ -51,6 +51,17 @@ def test_d_steps_type():
         gan().compile(keras.optimizers.Adam(), keras.optimizers.Adam(), d_steps=1.5)
 
 
+@pytest.mark.parametrize("value, error", [("yes", ValueError), (1, TypeError)])
+def test_jit_compile_kind(value, error):
+    with pytest.raises(
+        error,
+        match=r"`jit_compile` must be True, False or 'auto'; received jit_compile=",
+    ):
+        gan().compile(
+            keras.optimizers.Adam(), keras.optimizers.Adam(), jit_compile=value
+        )
+
+
 @pytest.mark.parametrize("num, error", [(0, ValueError), (2.5, TypeError)])
 def test_generate_num(num, error):
     with pytest.raises(error, match=rf"`num` must be an int >= 1; received num={num}"):
