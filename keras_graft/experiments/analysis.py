@@ -86,6 +86,35 @@ def select_learning_rate(runs: list[dict], experiment: str, last: int) -> float:
     return min(sorted(by_lr), key=lambda lr: float(np.mean(by_lr[lr])))
 
 
+def edge_learning_rate(runs: list[dict], experiment: str, last: int) -> float | None:
+    """The next rate to try when the best rate of a search sits at its edge.
+
+    When the best of the rates tried (as `select_learning_rate` picks it) is
+    the lowest or the highest of them, the search has not bracketed the
+    optimum: the next rate lies one step further out, with the ratio of the
+    last step at that edge (``best**2 / neighbour``). Every optimizer follows
+    the same rule, so the search effort stays the same for all of them.
+
+    Args:
+        runs (list[dict]): Selection runs of one optimizer (several rates).
+        experiment (str): Their benchmark.
+        last (int): Evaluations averaged per score.
+
+    Returns:
+        float | None: The rate to add, or None when the best rate is inside
+        the range tried (or fewer than two rates were tried).
+    """
+    rates = sorted({r["learning_rate"] for r in runs})
+    if len(rates) < 2:
+        return None
+    best = select_learning_rate(runs, experiment, last)
+    if best == rates[-1]:
+        return best * best / rates[-2]
+    if best == rates[0]:
+        return best * best / rates[1]
+    return None
+
+
 def compact_gan_run(run: dict) -> dict:
     """What `results.json` keeps of a GAN run (no samples).
 
@@ -509,6 +538,7 @@ __all__ = [
     "PRIMARY",
     "RELIABLE",
     "compact_gan_run",
+    "edge_learning_rate",
     "mid_pace",
     "pace_spread",
     "run_score",

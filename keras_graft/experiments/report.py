@@ -115,6 +115,11 @@ def render_markdown(results: dict) -> str:
                 ", x".join(fmt(m) for m in c["search"]), c["selection_seeds"]
             )
         )
+        if c.get("extend"):
+            search += (
+                ", extended one step at a time (up to {}) while the best rate "
+                "sat at an edge of the rates tried".format(fmt(c["extend"]))
+            )
         out.append(
             "GAN `{}`: {} steps, batch {}, width {}, {} loss, learning rates decayed "
             "linearly: {}; {} fresh seeds; {} samples per evaluation, score over the "

@@ -267,25 +267,31 @@ def reproduce(
                 i == 0,
             )
 
+    def select(runner: JobRunner, b: GANBenchmark, opt: str, lr: float) -> None:
+        for j in range(b.selection_seeds):
+            runner.submit(
+                ("gan", b.config.experiment, opt, "selection", lr, j),
+                _gan_job,
+                b.config,
+                opt,
+                seed_offset + SELECTION_SEED_BASE + j,
+                lr,
+                False,
+            )
+
+    # Selection runs each optimizer waits for before its fresh seeds run.
+    expected: dict[tuple, int] = {}
     with JobRunner(workers) as runner:
         # Longest jobs first: the digit runs, then the synthetic grids, then the rest.
         for b in sorted(gans, key=lambda b: -_gan_cost(b.config)):
             for opt in b.config.optimizers:
                 base = b.config.learning_rates[opt]
                 if len(b.search) > 1:
+                    expected[(b.config.experiment, opt)] = (
+                        len(b.search) * b.selection_seeds
+                    )
                     for mult in b.search:
-                        lr = base * mult
-                        for j in range(b.selection_seeds):
-                            seed = seed_offset + SELECTION_SEED_BASE + j
-                            runner.submit(
-                                ("gan", b.config.experiment, opt, "selection", lr, j),
-                                _gan_job,
-                                b.config,
-                                opt,
-                                seed,
-                                lr,
-                                False,
-                            )
+                        select(runner, b, opt, base * mult)
                 else:
                     fresh(runner, b, opt, base)
         by_cost = sorted(syn_jobs, key=lambda j: -_synthetic_cost(j[1], j[2]))
@@ -323,12 +329,28 @@ def reproduce(
                 if phase == "selection":
                     sel = selection.setdefault((exp, opt), [])
                     sel.append(result)
-                    if len(sel) == len(bench.search) * bench.selection_seeds:
-                        best = analysis.select_learning_rate(
-                            sel, exp, bench.score_evals
-                        )
-                        _log(f"[{exp}] {opt}: selected lr {best:.3g}", log)
-                        fresh(runner, bench, opt, best)
+                    if len(sel) == expected[(exp, opt)]:
+                        added = len(sel) // bench.selection_seeds - len(bench.search)
+                        edge = None
+                        if added < bench.extend:
+                            edge = analysis.edge_learning_rate(
+                                sel, exp, bench.score_evals
+                            )
+                        if edge is not None:
+                            _log(
+                                f"[{exp}] {opt}: best rate at the edge of the "
+                                f"search, adding lr {edge:.3g}",
+                                log,
+                            )
+                            expected[(exp, opt)] += bench.selection_seeds
+                            total += bench.selection_seeds * _gan_cost(bench.config)
+                            select(runner, bench, opt, edge)
+                        else:
+                            best = analysis.select_learning_rate(
+                                sel, exp, bench.score_evals
+                            )
+                            _log(f"[{exp}] {opt}: selected lr {best:.3g}", log)
+                            fresh(runner, bench, opt, best)
             if progress is not None:
                 progress(min(done, total), total, label)
 
@@ -406,6 +428,7 @@ def _config_dict(b: GANBenchmark) -> dict:
         "seeds": b.seeds,
         "search": list(b.search),
         "selection_seeds": b.selection_seeds,
+        "extend": b.extend,
         "score_evals": b.score_evals,
     }
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from keras_graft.experiments import claims, reproduce
+from keras_graft.experiments import analysis, claims, reproduce
 from keras_graft.experiments.presets import get_preset, shrink
 
 
@@ -17,6 +17,7 @@ def test_shrink_keeps_the_paper_preset_s_structure():
     for small, big in zip(preset.gans, paper.gans):
         assert (
             small.search == big.search
+            and small.extend == big.extend
             and small.config.optimizers == big.config.optimizers
         )
         assert small.config.loss == big.config.loss
@@ -41,11 +42,17 @@ def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
     # Two optimizers per benchmark keep the test short (eager ResNet steps
     # with a gradient penalty cost about a second each); the structure test
     # above checks that the shrunk preset keeps all of them.
+    # CIFAR-10 keeps its search to the three base multipliers (no extension).
     keep = ("adam", "nsgda")
     preset = replace(
         preset,
         gans=tuple(
-            replace(b, config=replace(b.config, optimizers=keep)) for b in preset.gans
+            replace(
+                b,
+                config=replace(b.config, optimizers=keep),
+                extend=0 if b.config.experiment == "cifar10" else b.extend,
+            )
+            for b in preset.gans
         ),
     )
     with tfds.testing.mock_data(num_examples=64):
@@ -62,5 +69,43 @@ def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
         runs = [r for r in cifar["runs"] if r["optimizer"] == opt]
         assert sorted(r["phase"] for r in runs) == ["fresh"] * 2 + ["selection"] * 3
         assert all("fid" in e for r in runs for e in r["evals"])
+    for bench in preset.gans[:2]:
+        _check_search(saved["gans"][bench.config.experiment]["runs"], bench, keep)
     assert [c["verdict"] in claims.VERDICTS for c in results["claims"]] == [True] * 4
     assert (tmp_path / "report" / "report.md").read_text().count("## Claim") == 4
+
+
+def _check_search(runs, bench, optimizers):
+    """Each optimizer's search: its base rates, then each edge rate in turn, then fresh.
+
+    Replays the rule on the saved selection runs: every added rate is the one
+    `analysis.edge_learning_rate` names for the rates before it, the search
+    stops at `extend` additions or once the best rate is inside, and the fresh
+    seeds run the best rate.
+    """
+    exp = bench.config.experiment
+    for opt in optimizers:
+        sel = [r for r in runs if r["optimizer"] == opt and r["phase"] == "selection"]
+        tried = sorted({r["learning_rate"] for r in sel})
+        base = bench.config.learning_rates[opt]
+        known = {base * m for m in bench.search}
+        assert len(tried) >= len(known) and all(
+            any(abs(t - k) <= 1e-12 * k for t in tried) for k in known
+        )
+        while True:
+            have = [
+                r
+                for r in sel
+                if any(abs(r["learning_rate"] - k) <= 1e-12 * k for k in known)
+            ]
+            edge = analysis.edge_learning_rate(have, exp, bench.score_evals)
+            if edge is None or len(known) - len(bench.search) == bench.extend:
+                break
+            assert any(abs(t - edge) <= 1e-9 * edge for t in tried), (opt, edge, tried)
+            known.add(next(t for t in tried if abs(t - edge) <= 1e-9 * edge))
+        assert len(known) == len(tried), (opt, tried)
+        assert len(sel) == len(tried) * bench.selection_seeds
+        best = analysis.select_learning_rate(sel, exp, bench.score_evals)
+        fresh = [r for r in runs if r["optimizer"] == opt and r["phase"] == "fresh"]
+        assert {r["learning_rate"] for r in fresh} == {best}
+        assert len(fresh) == bench.seeds
