@@ -95,7 +95,7 @@ def test_every_notebook_pins_one_commit_with_this_checkout_s_library():
     )
 
 
-def test_the_wheel_carries_the_shipped_digits(tmp_path):
+def test_the_wheel_carries_the_shipped_digits_and_the_tutorials_imports(tmp_path):
     proc = subprocess.run(
         [
             sys.executable,
@@ -123,3 +123,41 @@ def test_the_wheel_carries_the_shipped_digits(tmp_path):
         assert data == f.read()
     assert "keras_graft/cli.py" in names
     assert not any(n.startswith(("tests/", "tutorials/", "benchmarks/")) for n in names)
+
+    # The wheel alone (unpacked, as pip installs a pure-Python wheel) serves
+    # every keras_graft import of the tutorials and loads the shipped digits,
+    # from a folder outside the checkout.
+    site = tmp_path / "site"
+    with zipfile.ZipFile(tmp_path / wheel) as z:
+        z.extractall(site)
+    imports = sorted(
+        {
+            line.strip()
+            for path in notebooks.notebooks()
+            for source in _sources(path)
+            for line in source.splitlines()
+            if re.match(r"\s*(from keras_graft[\w.]* import |import keras_graft)", line)
+        }
+    )
+    assert len(imports) >= 5, imports
+    script = "\n".join(
+        [
+            *imports,
+            "import keras_graft, os",
+            "assert keras_graft.__file__.startswith(os.environ['SITE']), "
+            "keras_graft.__file__",
+            "x, y = keras_graft.datasets.load_embedded_digits('test')",
+            "assert x.shape[1:] == (28, 28, 1) and len(x) == len(y) > 0, x.shape",
+            "print('ok', len(x))",
+        ]
+    )
+    env = dict(os.environ, PYTHONPATH=str(site), SITE=str(site))
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
