@@ -8,7 +8,7 @@
   documented bases (no search); the digit benchmark runs the optimizers the
   verdicts of claims 1 and 2 compare with Adam on images (Ada-nSGDA, nSGDA).
 - ``long``: the same benchmarks with more seeds, a learning-rate search for
-  every GAN optimizer and longer digit runs; 42-71 minutes measured on 2 CPU
+  every GAN optimizer and longer digit runs; 42-94 minutes measured on 2 CPU
   cores (JAX), depending on the machine's load. Its searches (and `paper`'s)
   try x1/3, x1, x3 the base rate and, while an optimizer's best rate is the
   lowest or highest tried, up to two more rates beyond that edge.
@@ -345,7 +345,7 @@ PRESETS: dict[str, Preset] = {
 
 PRESETS["long"] = Preset(
     name="long",
-    description="42-71 minutes measured on 2 CPU cores: more seeds, a learning-rate "
+    description="42-94 minutes measured on 2 CPU cores: more seeds, a learning-rate "
     "search, longer digit runs",
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
