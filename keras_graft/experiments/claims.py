@@ -116,10 +116,9 @@ def _undecided(preset: Any, pending: dict | None = None) -> str:
     for (exp, opt), c in (pending or {}).items():
         if c["outcome"] != "inconclusive":
             continue
-        m = None if c["subject_diverged"] else _seeds_to_decide(c)
         if c["subject_diverged"]:
             need = f"it diverged in {c['subject_diverged']} seed(s)"
-        elif m is None:
+        elif (m := _seeds_to_decide(c)) is None:
             need = (
                 f"at this effect and spread, more than {MAX_SEEDS_TO_DECIDE} "
                 "paired seeds"

@@ -255,45 +255,39 @@ def reproduce(
     selection: dict[tuple, list[dict]] = {}
     samples: dict[str, dict] = {b.config.experiment: {} for b in gans}
 
-    def fresh(runner: JobRunner, b: GANBenchmark, opt: str, lr: float) -> None:
-        for i in range(b.seeds):
+    # Rates submitted per (benchmark, optimizer) to the search so far.
+    rates: dict[tuple, int] = {}
+
+    def submit(
+        runner: JobRunner, b: GANBenchmark, opt: str, lr: float, phase: str
+    ) -> None:
+        """One rate's runs: on the fresh seeds, or on the selection seeds."""
+        fresh = phase == "fresh"
+        first = seed_offset + (0 if fresh else SELECTION_SEED_BASE)
+        if not fresh:
+            key = (b.config.experiment, opt)
+            rates[key] = rates.get(key, 0) + 1
+        for i in range(b.seeds if fresh else b.selection_seeds):
             runner.submit(
-                ("gan", b.config.experiment, opt, "fresh", lr, i),
+                ("gan", b.config.experiment, opt, phase, lr, i),
                 _gan_job,
                 b.config,
                 opt,
-                seed_offset + i,
+                first + i,
                 lr,
-                i == 0,
+                fresh and i == 0,
             )
 
-    def select(runner: JobRunner, b: GANBenchmark, opt: str, lr: float) -> None:
-        for j in range(b.selection_seeds):
-            runner.submit(
-                ("gan", b.config.experiment, opt, "selection", lr, j),
-                _gan_job,
-                b.config,
-                opt,
-                seed_offset + SELECTION_SEED_BASE + j,
-                lr,
-                False,
-            )
-
-    # Selection runs each optimizer waits for before its fresh seeds run.
-    expected: dict[tuple, int] = {}
     with JobRunner(workers) as runner:
         # Longest jobs first: the digit runs, then the synthetic grids, then the rest.
         for b in sorted(gans, key=lambda b: -_gan_cost(b.config)):
             for opt in b.config.optimizers:
                 base = b.config.learning_rates[opt]
                 if len(b.search) > 1:
-                    expected[(b.config.experiment, opt)] = (
-                        len(b.search) * b.selection_seeds
-                    )
                     for mult in b.search:
-                        select(runner, b, opt, base * mult)
+                        submit(runner, b, opt, base * mult, "selection")
                 else:
-                    fresh(runner, b, opt, base)
+                    submit(runner, b, opt, base, "fresh")
         by_cost = sorted(syn_jobs, key=lambda j: -_synthetic_cost(j[1], j[2]))
         for key, cfg, runs in by_cost:
             runner.submit(
@@ -329,10 +323,9 @@ def reproduce(
                 if phase == "selection":
                     sel = selection.setdefault((exp, opt), [])
                     sel.append(result)
-                    if len(sel) == expected[(exp, opt)]:
-                        added = len(sel) // bench.selection_seeds - len(bench.search)
+                    if len(sel) == rates[(exp, opt)] * bench.selection_seeds:
                         edge = None
-                        if added < bench.extend:
+                        if rates[(exp, opt)] - len(bench.search) < bench.extend:
                             edge = analysis.edge_learning_rate(
                                 sel, exp, bench.score_evals
                             )
@@ -342,15 +335,14 @@ def reproduce(
                                 f"search, adding lr {edge:.3g}",
                                 log,
                             )
-                            expected[(exp, opt)] += bench.selection_seeds
                             total += bench.selection_seeds * _gan_cost(bench.config)
-                            select(runner, bench, opt, edge)
+                            submit(runner, bench, opt, edge, "selection")
                         else:
                             best = analysis.select_learning_rate(
                                 sel, exp, bench.score_evals
                             )
                             _log(f"[{exp}] {opt}: selected lr {best:.3g}", log)
-                            fresh(runner, bench, opt, best)
+                            submit(runner, bench, opt, best, "fresh")
             if progress is not None:
                 progress(min(done, total), total, label)
 
