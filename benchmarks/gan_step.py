@@ -9,7 +9,11 @@ the median over the timed chunks is reported:
 * `fit, pace off`: `GAN.fit` with `track_pace=False`;
 * `hand loop`: the same step written directly for the backend (a
   `tf.function` with two tapes, a `jax.jit` step over `stateless_call` and
-  `stateless_apply`, or plain torch autograd), fed the same numpy batches.
+  `stateless_apply`, or plain torch autograd), fed the same numpy batches;
+* `keras Model.fit` (TensorFlow and PyTorch): the hand loop's step as the
+  `train_step` of a minimal `keras.Model` subclass (keras.io's GAN pattern,
+  two `Mean` metrics), trained by `fit` on the same array as `GAN.fit`: what
+  Keras's `fit` costs any model, apart from what `keras_graft.GAN` adds.
 
 Each `fit` call trains one chunk (one epoch) and pays a fixed setup that the
 hand-written loop does not: the data pipeline (on TensorFlow a `tf.data`
@@ -26,6 +30,10 @@ per epoch), not once every `--chunk` steps, so two rates are reported:
 * `whole call`: chunk steps over the whole call's time, setup included (the
   number this benchmark printed before), with the setup per call in
   milliseconds.
+
+`vs hand` is the median over the rounds of each round's ratio to the hand
+loop's chunk of the same round (paired: a slow spell of the machine slows
+both), and `range` the lowest and highest of those ratios.
 
 Usage:
     KERAS_BACKEND=jax python benchmarks/gan_step.py [--chunk 40] [--repeats 5]
@@ -225,6 +233,84 @@ def hand_jax(g, d):
 
 
 # --------------------------------------------------------------------------
+# The hand loops' steps as the `train_step` of a minimal keras.Model (keras.io's
+# GAN pattern): what `fit` costs any model with a custom step.
+
+
+def keras_model(g, d):
+    """A compiled `keras.Model` whose `train_step` is the hand loop's step."""
+    import keras
+
+    backend = keras.backend.backend()
+
+    class PlainGAN(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.g, self.d = g, d
+            self.seed = keras.random.SeedGenerator(0)
+            self.d_loss = keras.metrics.Mean(name="d_loss")
+            self.g_loss = keras.metrics.Mean(name="g_loss")
+            self.built = True  # both players are built; `call` is not used
+
+        @property
+        def metrics(self):
+            return [self.d_loss, self.g_loss]
+
+        def compile(self):
+            super().compile()
+            self.d_opt, self.g_opt = adam(), adam()
+            self.d_opt.build(d.trainable_variables)
+            self.g_opt.build(g.trainable_variables)
+
+        def train_step(self, real):
+            if backend == "tensorflow":
+                loss, g_loss = self._tf_step(real)
+            else:
+                loss, g_loss = self._torch_step(real)
+            self.d_loss.update_state(loss)
+            self.g_loss.update_state(g_loss)
+            return {m.name: m.result() for m in self.metrics}
+
+        def _tf_step(self, real):
+            import tensorflow as tf
+
+            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
+            fake = g(z, training=True)
+            with tf.GradientTape() as tape:
+                loss = d_loss_fn(d(real, training=True), d(fake, training=True))
+            d_vars = d.trainable_variables
+            self.d_opt.apply(tape.gradient(loss, d_vars), d_vars)
+            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
+            with tf.GradientTape() as tape:
+                g_loss = g_loss_fn(d(g(z, training=True), training=True))
+            g_vars = g.trainable_variables
+            self.g_opt.apply(tape.gradient(g_loss, g_vars), g_vars)
+            return loss, g_loss
+
+        def _torch_step(self, real):
+            import torch
+
+            d_vars, g_vars = d.trainable_variables, g.trainable_variables
+            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
+            with torch.no_grad():
+                fake = g(z, training=True)
+            loss = d_loss_fn(d(real, training=True), d(fake, training=True))
+            grads = torch.autograd.grad(loss, [v.value for v in d_vars])
+            with torch.no_grad():
+                self.d_opt.apply(grads, d_vars)
+            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
+            g_loss = g_loss_fn(d(g(z, training=True), training=True))
+            grads = torch.autograd.grad(g_loss, [v.value for v in g_vars])
+            with torch.no_grad():
+                self.g_opt.apply(grads, g_vars)
+            return loss.detach(), g_loss.detach()
+
+    model = PlainGAN()
+    model.compile()
+    return model
+
+
+# --------------------------------------------------------------------------
 
 
 class _FirstStepEnd(keras.callbacks.Callback):
@@ -238,6 +324,11 @@ class _FirstStepEnd(keras.callbacks.Callback):
 def fit_runner(g, d, track_pace: bool):
     gan = keras_graft.GAN(g, d, seed=0)
     gan.compile(adam(), adam(), loss="non_saturating", track_pace=track_pace)
+    return model_runner(gan)
+
+
+def model_runner(model):
+    """`run(batches)` that trains `model` with `fit` on the batches as one array."""
     data = {}
     timer = _FirstStepEnd()
 
@@ -245,7 +336,7 @@ def fit_runner(g, d, track_pace: bool):
         key = (id(batches[0]), len(batches))
         if key not in data:  # the hand loops get ready-made batches too
             data[key] = np.concatenate(batches)
-        gan.fit(
+        model.fit(
             data[key],
             batch_size=BATCH,
             epochs=1,
@@ -273,12 +364,15 @@ def main(argv: list[str] | None = None) -> None:
     hand = {"tensorflow": hand_tensorflow, "torch": hand_torch, "jax": hand_jax}[
         backend
     ]
-    runs = {}
-    for name, make in (
+    makers = [
         ("fit, pace on", lambda g, d: fit_runner(g, d, True)),
         ("fit, pace off", lambda g, d: fit_runner(g, d, False)),
         ("hand loop", hand),
-    ):
+    ]
+    if backend in ("tensorflow", "torch"):
+        makers.append(("keras Model.fit", lambda g, d: model_runner(keras_model(g, d))))
+    runs = {}
+    for name, make in makers:
         g, d = dcgan()
         runs[name] = make(g, d)
     n_params = sum(
@@ -302,25 +396,43 @@ def main(argv: list[str] | None = None) -> None:
     call_s = {name: statistics.median(t) for name, t in whole.items()}
     rate = {name: 1.0 / t for name, t in step_s.items()}
     call_rate = {name: args.chunk / t for name, t in call_s.items()}
+    # Each round's ratio to the hand loop's chunk of the same round.
+    paired = {
+        name: [h / t for h, t in zip(steady["hand loop"], times)]
+        for name, times in steady.items()
+    }
+    paired_call = {
+        name: [h / t for h, t in zip(whole["hand loop"], times)]
+        for name, times in whole.items()
+    }
     print(
         f"backend={backend}  batch={BATCH}  trainable params={n_params}  "
         f"chunk={args.chunk} steps  median of {args.repeats}"
     )
     print(
-        f"{'run':<16}{'steps/s':>10}{'vs hand':>10}"
-        f"{'whole call':>13}{'vs hand':>10}{'setup ms':>10}"
+        f"{'run':<18}{'steps/s':>8}{'vs hand':>10}{'range':>13}"
+        f"{'whole call':>12}{'vs hand':>10}{'setup ms':>10}"
     )
     for name in runs:
         setup_ms = 1e3 * (call_s[name] - args.chunk * step_s[name])
+        low, high = min(paired[name]), max(paired[name])
         print(
-            f"{name:<16}{rate[name]:>10.1f}{rate[name] / rate['hand loop']:>9.2f}x"
-            f"{call_rate[name]:>13.1f}"
-            f"{call_rate[name] / call_rate['hand loop']:>9.2f}x{setup_ms:>10.0f}"
+            f"{name:<18}{rate[name]:>8.1f}"
+            f"{statistics.median(paired[name]):>9.2f}x"
+            f"{f'{low:.2f}-{high:.2f}':>13}"
+            f"{call_rate[name]:>12.1f}"
+            f"{statistics.median(paired_call[name]):>9.2f}x{setup_ms:>10.0f}"
         )
     print(
         f"pace logging cost: {rate['fit, pace off'] / rate['fit, pace on'] - 1:+.1%} "
         "time per step"
     )
+    if "keras Model.fit" in steady:
+        own = [k / f for k, f in zip(steady["keras Model.fit"], steady["fit, pace on"])]
+        print(
+            f"GAN.fit (pace on) / keras Model.fit: {statistics.median(own):.2f}x "
+            f"(range {min(own):.2f}-{max(own):.2f})"
+        )
 
 
 if __name__ == "__main__":
