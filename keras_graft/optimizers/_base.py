@@ -240,6 +240,15 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement `_rule`.")
 
+    @staticmethod
+    def _sum_of_squares(tensor):
+        """``sum(tensor ** 2)`` in float32, for a rule's magnitude contribution.
+
+        The backend's own reduction (``_backend.squared_norms``): on
+        TensorFlow one read of the tensor, no squared temporary.
+        """
+        return _backend.squared_norms([tensor])[0]
+
     def _block_magnitude(self, magnitude_sq, block_size, learning_rate):
         """Each block's step length (a vector over blocks).
 

@@ -57,5 +57,5 @@ class AdaDir(AdamGraft):
     def _rule(self, gradient, variable, learning_rate):
         gradient, direction = self._adam_direction(gradient, variable)
         lr = ops.cast(learning_rate, "float32")
-        gradient_sq = ops.sum(ops.square(ops.cast(gradient, "float32")))
+        gradient_sq = self._sum_of_squares(gradient)
         return ops.square(lr) * gradient_sq, direction

@@ -75,4 +75,4 @@ class AdaNSGDA(AdamGraft):
     def _rule(self, gradient, variable, learning_rate):
         gradient, adam = self._adam_direction(gradient, variable)
         alpha = self._alpha(learning_rate)
-        return ops.square(alpha) * ops.sum(ops.square(adam)), gradient
+        return ops.square(alpha) * self._sum_of_squares(adam), gradient

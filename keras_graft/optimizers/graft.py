@@ -125,7 +125,7 @@ class Graft(GraftedOptimizer):
         direction_step = _child_step(
             self.direction, gradient, variable, self.direction.learning_rate
         )
-        return ops.sum(ops.square(magnitude_step)), direction_step
+        return self._sum_of_squares(magnitude_step), direction_step
 
     def save_own_variables(self, store):
         # The children save their own variables (they are attributes).
