@@ -11,6 +11,7 @@ from __future__ import annotations
 from keras import ops
 
 from keras_graft._validation import check_float
+from keras_graft.optimizers import _backend
 from keras_graft.optimizers._base import GraftedOptimizer
 
 
@@ -48,12 +49,8 @@ class AdamGraft(GraftedOptimizer):
         m, v = self._momentums[index], self._velocities[index]
         gradient = ops.cast(gradient, m.dtype)
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        # v += (g^2 - v)(1 - beta_2), written so that XLA does not share g*g
-        # with the norm of g (a shared g*g is materialized: an extra pass).
-        decay = 1 - self.beta_2
-        self.assign_add(
-            v, ops.subtract(ops.multiply(gradient, gradient * decay), v * decay)
-        )
+        # v += (g^2 - v)(1 - beta_2), in the form the backend runs fastest.
+        self.assign_add(v, _backend.second_moment_increment(gradient, v, self.beta_2))
         direction = ops.divide(
             ops.cast(m, "float32"),
             ops.add(ops.sqrt(ops.cast(v, "float32")), self.epsilon),

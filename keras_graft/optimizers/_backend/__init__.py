@@ -15,7 +15,10 @@ Each module provides:
   overhead of ``keras.ops``);
 - ``apply_scaled(optimizer, variables, directions, scales)``:
   ``variable -= scale * direction`` for each variable, in as few passes over
-  memory as the backend allows.
+  memory as the backend allows;
+- ``second_moment_increment(gradient, v, beta_2)``: Adam's
+  ``(gradient**2 - v) * (1 - beta_2)``, written in the form the backend runs
+  fastest (XLA fuses one form, op-by-op execution favours the other).
 """
 
 from keras_graft._backend import backend_module
@@ -25,7 +28,15 @@ _module = backend_module(__name__)
 apply_scaled = _module.apply_scaled
 block_scales = _module.block_scales
 dense = _module.dense
+second_moment_increment = _module.second_moment_increment
 squared_norms = _module.squared_norms
 update_step = _module.update_step
 
-__all__ = ["apply_scaled", "block_scales", "dense", "squared_norms", "update_step"]
+__all__ = [
+    "apply_scaled",
+    "block_scales",
+    "dense",
+    "second_moment_increment",
+    "squared_norms",
+    "update_step",
+]

@@ -36,3 +36,11 @@ def apply_scaled(optimizer, variables, directions, scales):
     for i, (variable, direction) in enumerate(zip(variables, directions)):
         step = ops.multiply(ops.cast(direction, "float32"), scales[i])
         optimizer.assign_sub(variable, ops.cast(step, variable.dtype))
+
+
+def second_moment_increment(gradient, v, beta_2):
+    # g * (g * decay) - v * decay: XLA does not share this g*g with the norm
+    # of g (a shared g*g is materialized: an extra pass over memory; Keras's
+    # form (g^2 - v) * decay measured 1.4-1.6x slower in AdaNSGDA's step).
+    decay = 1 - beta_2
+    return ops.subtract(ops.multiply(gradient, gradient * decay), v * decay)

@@ -19,6 +19,7 @@ is taken with ``tf.nn.l2_loss`` (one read, no temporary) and a step with
 
 import keras
 import tensorflow as tf
+from keras import ops
 
 
 def dense(gradient):
@@ -74,3 +75,9 @@ def apply_scaled(optimizer, variables, directions, scales):
         else:
             step = tf.cast(direction, tf.float32) * scales[i]
             optimizer.assign_sub(variable, tf.cast(step, variable.dtype))
+
+
+def second_moment_increment(gradient, v, beta_2):
+    # Keras's Adam form: three temporaries, op by op (the form XLA prefers
+    # has four, and measured about 15% slower in AdaNSGDA's step here).
+    return ops.multiply(ops.subtract(ops.square(gradient), v), 1 - beta_2)

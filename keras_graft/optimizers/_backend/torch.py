@@ -308,3 +308,9 @@ def _tensors(tensors):
 
 def _float32(tensor):
     return tensor if tensor.dtype == torch.float32 else tensor.float()
+
+
+def second_moment_increment(gradient, v, beta_2):
+    # Keras's Adam form: three temporaries, op by op (the fused rules do
+    # not come here; a subclass of AdamGraft does).
+    return ops.multiply(ops.subtract(ops.square(gradient), v), 1 - beta_2)
