@@ -101,25 +101,58 @@ def g_loss_fn(fake_logits):
 # step had finished (`time.perf_counter()`).
 
 
-def hand_tensorflow(g, d):
+def tensorflow_step(g, d, d_opt, g_opt, real):
+    """One D step and one G step (two tapes); returns both losses."""
     import tensorflow as tf
 
+    z = tf.random.normal((BATCH, LATENT))
+    fake = g(z, training=True)
+    with tf.GradientTape() as tape:
+        loss = d_loss_fn(d(real, training=True), d(fake, training=True))
+    d_opt.apply(tape.gradient(loss, d.trainable_variables), d.trainable_variables)
+    z = tf.random.normal((BATCH, LATENT))
+    with tf.GradientTape() as tape:
+        g_loss = g_loss_fn(d(g(z, training=True), training=True))
+    g_opt.apply(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables)
+    return loss, g_loss
+
+
+def torch_step(g, d, d_opt, g_opt, real):
+    """One D step and one G step (torch autograd); returns both losses."""
+    import torch
+
+    d_vars, g_vars = d.trainable_variables, g.trainable_variables
+    z = torch.randn(BATCH, LATENT)
+    with torch.no_grad():
+        fake = g(z, training=True)
+    loss = d_loss_fn(d(real, training=True), d(fake, training=True))
+    grads = torch.autograd.grad(loss, [v.value for v in d_vars])
+    with torch.no_grad():
+        d_opt.apply(grads, d_vars)
+    z = torch.randn(BATCH, LATENT)
+    g_loss = g_loss_fn(d(g(z, training=True), training=True))
+    grads = torch.autograd.grad(g_loss, [v.value for v in g_vars])
+    with torch.no_grad():
+        g_opt.apply(grads, g_vars)
+    return loss, g_loss
+
+
+def built_adams(g, d):
+    """Adam for each player, built on its trainable variables."""
     d_opt, g_opt = adam(), adam()
     d_opt.build(d.trainable_variables)
     g_opt.build(g.trainable_variables)
+    return d_opt, g_opt
+
+
+def hand_tensorflow(g, d):
+    import tensorflow as tf
+
+    d_opt, g_opt = built_adams(g, d)
 
     @tf.function
     def step(real):
-        z = tf.random.normal((BATCH, LATENT))
-        fake = g(z, training=True)
-        with tf.GradientTape() as tape:
-            loss = d_loss_fn(d(real, training=True), d(fake, training=True))
-        d_opt.apply(tape.gradient(loss, d.trainable_variables), d.trainable_variables)
-        z = tf.random.normal((BATCH, LATENT))
-        with tf.GradientTape() as tape:
-            g_loss = g_loss_fn(d(g(z, training=True), training=True))
-        g_opt.apply(tape.gradient(g_loss, g.trainable_variables), g.trainable_variables)
-        return loss, g_loss
+        return tensorflow_step(g, d, d_opt, g_opt, real)
 
     def run(batches):
         for i, b in enumerate(batches):
@@ -134,27 +167,10 @@ def hand_tensorflow(g, d):
 
 
 def hand_torch(g, d):
-    import torch
-
-    d_opt, g_opt = adam(), adam()
-    d_opt.build(d.trainable_variables)
-    g_opt.build(g.trainable_variables)
-    d_vars, g_vars = d.trainable_variables, g.trainable_variables
+    d_opt, g_opt = built_adams(g, d)
 
     def step(real):
-        z = torch.randn(BATCH, LATENT)
-        with torch.no_grad():
-            fake = g(z, training=True)
-        loss = d_loss_fn(d(real, training=True), d(fake, training=True))
-        grads = torch.autograd.grad(loss, [v.value for v in d_vars])
-        with torch.no_grad():
-            d_opt.apply(grads, d_vars)
-        z = torch.randn(BATCH, LATENT)
-        g_loss = g_loss_fn(d(g(z, training=True), training=True))
-        grads = torch.autograd.grad(g_loss, [v.value for v in g_vars])
-        with torch.no_grad():
-            g_opt.apply(grads, g_vars)
-        return loss, g_loss
+        return torch_step(g, d, d_opt, g_opt, real)
 
     def run(batches):
         for i, b in enumerate(batches):
@@ -171,9 +187,7 @@ def hand_torch(g, d):
 def hand_jax(g, d):
     import jax
 
-    d_opt, g_opt = adam(), adam()
-    d_opt.build(d.trainable_variables)
-    g_opt.build(g.trainable_variables)
+    d_opt, g_opt = built_adams(g, d)
 
     def d_loss(d_tv, d_ntv, g_tv, g_ntv, real, z):
         fake, g_ntv = g.stateless_call(g_tv, g_ntv, z, training=True)
@@ -243,11 +257,11 @@ def keras_model(g, d):
 
     backend = keras.backend.backend()
 
+    step = tensorflow_step if backend == "tensorflow" else torch_step
+
     class PlainGAN(keras.Model):
         def __init__(self):
             super().__init__()
-            self.g, self.d = g, d
-            self.seed = keras.random.SeedGenerator(0)
             self.d_loss = keras.metrics.Mean(name="d_loss")
             self.g_loss = keras.metrics.Mean(name="g_loss")
             self.built = True  # both players are built; `call` is not used
@@ -258,52 +272,13 @@ def keras_model(g, d):
 
         def compile(self):
             super().compile()
-            self.d_opt, self.g_opt = adam(), adam()
-            self.d_opt.build(d.trainable_variables)
-            self.g_opt.build(g.trainable_variables)
+            self.d_opt, self.g_opt = built_adams(g, d)
 
         def train_step(self, real):
-            if backend == "tensorflow":
-                loss, g_loss = self._tf_step(real)
-            else:
-                loss, g_loss = self._torch_step(real)
+            loss, g_loss = step(g, d, self.d_opt, self.g_opt, real)
             self.d_loss.update_state(loss)
             self.g_loss.update_state(g_loss)
             return {m.name: m.result() for m in self.metrics}
-
-        def _tf_step(self, real):
-            import tensorflow as tf
-
-            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
-            fake = g(z, training=True)
-            with tf.GradientTape() as tape:
-                loss = d_loss_fn(d(real, training=True), d(fake, training=True))
-            d_vars = d.trainable_variables
-            self.d_opt.apply(tape.gradient(loss, d_vars), d_vars)
-            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
-            with tf.GradientTape() as tape:
-                g_loss = g_loss_fn(d(g(z, training=True), training=True))
-            g_vars = g.trainable_variables
-            self.g_opt.apply(tape.gradient(g_loss, g_vars), g_vars)
-            return loss, g_loss
-
-        def _torch_step(self, real):
-            import torch
-
-            d_vars, g_vars = d.trainable_variables, g.trainable_variables
-            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
-            with torch.no_grad():
-                fake = g(z, training=True)
-            loss = d_loss_fn(d(real, training=True), d(fake, training=True))
-            grads = torch.autograd.grad(loss, [v.value for v in d_vars])
-            with torch.no_grad():
-                self.d_opt.apply(grads, d_vars)
-            z = keras.random.normal((BATCH, LATENT), seed=self.seed)
-            g_loss = g_loss_fn(d(g(z, training=True), training=True))
-            grads = torch.autograd.grad(g_loss, [v.value for v in g_vars])
-            with torch.no_grad():
-                self.g_opt.apply(grads, g_vars)
-            return loss.detach(), g_loss.detach()
 
     model = PlainGAN()
     model.compile()
