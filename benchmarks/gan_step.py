@@ -10,6 +10,12 @@ the median over the timed chunks is reported:
 * `hand loop`: the same step written directly for the backend (a
   `tf.function` with two tapes, a `jax.jit` step over `stateless_call` and
   `stateless_apply`, or plain torch autograd), fed the same numpy batches;
+  it reads its loss back only after the first and the last step;
+* `hand, read each step`: the same loop reading its loss back after every
+  step, as `GAN.fit` reads its non-finite flag (one scalar) after every
+  call. On a CPU the two hand loops run alike; on a GPU the read makes the
+  host wait for each step before it queues the next (measured on an H200,
+  JAX: `GAN.fit` at 0.33-0.52x the hand loop, in `docs/results.md`);
 * `keras Model.fit` (TensorFlow and PyTorch): the hand loop's step as the
   `train_step` of a minimal `keras.Model` subclass (keras.io's GAN pattern,
   two `Mean` metrics), trained by `fit` on the same array as `GAN.fit`: what
@@ -26,7 +32,11 @@ per epoch), not once every `--chunk` steps, so two rates are reported:
   `on_train_batch_end`, which runs after the step's non-finite check read
   the step's flag back, i.e. once the step is done; for the hand-written
   loops, after blocking on the first step's loss). The iterator, the
-  callbacks and the flag read between steps are in it;
+  callbacks and the flag read between steps are in it. The timing callback
+  is marked `async_safe`, as Keras's own callbacks are: otherwise Keras
+  would read every log value back to the host after every step, in the
+  training thread, which costs any model's `fit` a wait per log value on a
+  GPU and is not what a user's `fit` does;
 * `whole call`: chunk steps over the whole call's time, setup included (the
   number this benchmark printed before), with the setup per call in
   milliseconds.
@@ -145,7 +155,7 @@ def built_adams(g, d):
     return d_opt, g_opt
 
 
-def hand_tensorflow(g, d):
+def hand_tensorflow(g, d, read_each_step=False):
     import tensorflow as tf
 
     d_opt, g_opt = built_adams(g, d)
@@ -157,8 +167,9 @@ def hand_tensorflow(g, d):
     def run(batches):
         for i, b in enumerate(batches):
             out = step(tf.convert_to_tensor(b))
-            if i == 0:
+            if read_each_step or i == 0:
                 float(out[0])
+            if i == 0:
                 first = time.perf_counter()
         float(out[0])
         return first
@@ -166,7 +177,7 @@ def hand_tensorflow(g, d):
     return run
 
 
-def hand_torch(g, d):
+def hand_torch(g, d, read_each_step=False):
     d_opt, g_opt = built_adams(g, d)
 
     def step(real):
@@ -175,8 +186,9 @@ def hand_torch(g, d):
     def run(batches):
         for i, b in enumerate(batches):
             out = step(ops.convert_to_tensor(b))
-            if i == 0:
+            if read_each_step or i == 0:
                 float(out[0].detach())
+            if i == 0:
                 first = time.perf_counter()
         float(out[0].detach())
         return first
@@ -184,7 +196,7 @@ def hand_torch(g, d):
     return run
 
 
-def hand_jax(g, d):
+def hand_jax(g, d, read_each_step=False):
     import jax
 
     d_opt, g_opt = built_adams(g, d)
@@ -236,8 +248,9 @@ def hand_jax(g, d):
         s = state[0]
         for i, b in enumerate(batches):
             s, loss = step(s, b)
-            if i == 0:
+            if read_each_step or i == 0:
                 float(loss)
+            if i == 0:
                 first = time.perf_counter()
         state[0] = s
         float(loss)
@@ -289,7 +302,14 @@ def keras_model(g, d):
 
 
 class _FirstStepEnd(keras.callbacks.Callback):
-    """Records when the first batch of an epoch has finished."""
+    """Records when the first batch of an epoch has finished.
+
+    `async_safe`: Keras calls it from a worker thread with the logs read back
+    there, instead of reading every log value in the training thread after
+    every step (see the module docstring).
+    """
+
+    async_safe = True
 
     def on_train_batch_end(self, batch, logs=None):
         if batch == 0:
@@ -343,6 +363,7 @@ def main(argv: list[str] | None = None) -> None:
         ("fit, pace on", lambda g, d: fit_runner(g, d, True)),
         ("fit, pace off", lambda g, d: fit_runner(g, d, False)),
         ("hand loop", hand),
+        ("hand, read each step", lambda g, d: hand(g, d, read_each_step=True)),
     ]
     if backend in ("tensorflow", "torch"):
         makers.append(("keras Model.fit", lambda g, d: model_runner(keras_model(g, d))))
@@ -385,14 +406,14 @@ def main(argv: list[str] | None = None) -> None:
         f"chunk={args.chunk} steps  median of {args.repeats}"
     )
     print(
-        f"{'run':<18}{'steps/s':>8}{'vs hand':>10}{'range':>13}"
+        f"{'run':<22}{'steps/s':>8}{'vs hand':>10}{'range':>13}"
         f"{'whole call':>12}{'vs hand':>10}{'setup ms':>10}"
     )
     for name in runs:
         setup_ms = 1e3 * (call_s[name] - args.chunk * step_s[name])
         low, high = min(paired[name]), max(paired[name])
         print(
-            f"{name:<18}{rate[name]:>8.1f}"
+            f"{name:<22}{rate[name]:>8.1f}"
             f"{statistics.median(paired[name]):>9.2f}x"
             f"{f'{low:.2f}-{high:.2f}':>13}"
             f"{call_rate[name]:>12.1f}"

@@ -82,14 +82,15 @@ def squared_norms(tensors):
     if not tensors or tensors[0].device.type != "cpu":
         return torch.stack(torch._foreach_norm(tensors)) ** 2
     small, large = _split_by_size(tensors)
-    sums = [None] * len(tensors)
+    if not large:
+        return torch.stack(torch._foreach_norm(tensors)) ** 2
+    # A few ops whatever the number of tensors (an op each costs about as
+    # much as the norm of a small tensor).
+    sums = torch.empty(len(tensors), dtype=torch.float32)
     if small:
-        norms = torch._foreach_norm([tensors[i] for i in small])
-        for i, norm in zip(small, norms):
-            sums[i] = norm * norm
-    for i in large:
-        sums[i] = _dot_self(tensors[i])
-    return torch.stack(sums)
+        sums[small] = torch.stack(torch._foreach_norm([tensors[i] for i in small])) ** 2
+    sums[large] = torch.stack([_dot_self(tensors[i]) for i in large])
+    return sums
 
 
 def _dot_self(tensor):
@@ -198,7 +199,7 @@ def _nsgda(optimizer, grads, variables, learning_rate):
         return None, grads
     index = [optimizer._get_variable_index(v) for v in variables]
     u = [optimizer._momentums[i].value for i in index]
-    grads = [g.to(uu.dtype) for g, uu in zip(grads, u)]
+    grads = [_cast(g, uu.dtype) for g, uu in zip(grads, u)]
     torch._foreach_mul_(u, optimizer.momentum)
     torch._foreach_add_(u, grads)
     if optimizer.nesterov:
@@ -214,7 +215,7 @@ def _adam_moments(optimizer, grads, variables):
     index = [optimizer._get_variable_index(v) for v in variables]
     m = [optimizer._momentums[i].value for i in index]
     v = [optimizer._velocities[i].value for i in index]
-    grads = [g.to(mm.dtype) for g, mm in zip(grads, m)]
+    grads = [_cast(g, mm.dtype) for g, mm in zip(grads, m)]
     torch._foreach_lerp_(m, grads, 1 - optimizer.beta_1)
     torch._foreach_mul_(v, optimizer.beta_2)
     torch._foreach_addcmul_(v, grads, grads, value=1 - optimizer.beta_2)
@@ -262,26 +263,27 @@ def _adam_direction_squared_norms(optimizer, m, v):
     if not m or m[0].device.type != "cpu" or any(t.dtype != dtype for t in m):
         return squared_norms(_adam_directions(optimizer, m, v))
     small, large = _split_by_size(m)
-    sums = [None] * len(m)
+    if not large:
+        return squared_norms(_adam_directions(optimizer, m, v))
+    sums = torch.empty(len(m), dtype=torch.float32)
     if small:
-        directions = _adam_directions(
-            optimizer, [m[i] for i in small], [v[i] for i in small]
+        sums[small] = squared_norms(
+            _adam_directions(optimizer, [m[i] for i in small], [v[i] for i in small])
         )
-        for i, total in zip(small, squared_norms(directions)):
-            sums[i] = total
-    if large:
-        size = max(m[i].numel() for i in large)
-        buffer = optimizer.__dict__.get("_torch_direction_buffer")
-        if buffer is None or buffer.numel() < size or buffer.dtype != dtype:
-            buffer = torch.empty(size, dtype=dtype)
-            optimizer.__dict__["_torch_direction_buffer"] = buffer
+    size = max(m[i].numel() for i in large)
+    buffer = optimizer.__dict__.get("_torch_direction_buffer")
+    if buffer is None or buffer.numel() < size or buffer.dtype != dtype:
+        buffer = torch.empty(size, dtype=dtype)
+        optimizer.__dict__["_torch_direction_buffer"] = buffer
+    large_sums = []
     for i in large:
         direction = buffer[: v[i].numel()].view(v[i].shape)
         torch.sqrt(v[i], out=direction)
         direction.add_(optimizer.epsilon)
         torch.div(m[i], direction, out=direction)
-        sums[i] = _dot_self(direction)
-    return torch.stack(sums)
+        large_sums.append(_dot_self(direction))
+    sums[large] = torch.stack(large_sums)
+    return sums
 
 
 def _split_by_size(tensors):
@@ -307,7 +309,12 @@ def _tensors(tensors):
 
 
 def _float32(tensor):
-    return tensor if tensor.dtype == torch.float32 else tensor.float()
+    return _cast(tensor, torch.float32)
+
+
+def _cast(tensor, dtype):
+    # `.to` costs a call even when the dtype is already right.
+    return tensor if tensor.dtype == dtype else tensor.to(dtype)
 
 
 def second_moment_increment(gradient, v, beta_2):
