@@ -32,9 +32,8 @@ not a failure (the device step says "no GPU: ran on CPU"), unless
 ``--require-gpu`` is given; a GPU that is visible but not used is one.
 
 On a lent GPU machine, from the repository root (the check itself needs no
-network; no GPU has run it yet, so its time there is an estimate: a few
-minutes for the three backends with the default options, each step stopped
-after ``--timeout`` = 300 s)::
+network; each step is stopped after ``--timeout`` = 300 s; on an NVIDIA H200
+the default options took 215 s for PyTorch and JAX, `docs/results.md`)::
 
     python -m pip install -e ".[test]" -c .ci/constraints.txt
     python benchmarks/gpu_check.py --require-gpu --out reports/gpu_check
@@ -46,6 +45,15 @@ versions CI tests with on machines without a GPU: where a backend reports
 from PyPI include CUDA; JAX needs its CUDA plugin (``jax[cuda12]`` or
 ``jax[cuda13]`` at the pinned version) and TensorFlow the CUDA libraries
 (``tensorflow[and-cuda]`` at the pinned version), installed on top.
+
+On a machine with no network whose Python already has CUDA builds of JAX and
+PyTorch (as on the H200 above), install Keras and what it needs beyond them
+(``keras``, ``namex``, ``optree``) from wheels brought along, put the
+repository on ``PYTHONPATH`` and run the check for those backends::
+
+    python -m pip install --no-index --no-deps --target /tmp/site wheels/*.whl
+    export PYTHONPATH=/tmp/site:$PWD
+    python benchmarks/gpu_check.py --require-gpu --backends torch,jax
 
 On a CPU (what tests/test_gpu_check.py runs)::
 

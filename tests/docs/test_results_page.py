@@ -67,3 +67,74 @@ def test_introduction_names_each_report_s_commit_and_time(name):
         f"{seconds / 60:.0f} minutes",
     )
     assert any(s in intro for s in stated), (name, stated)
+
+
+# The GPU check's table: each column one backend of one stored run.
+GPU_RUNS = os.path.join(RESULTS, "gpu_check_h200")
+GPU_COLUMNS = [("torch", "run1"), ("torch", "run2"), ("jax", "run1"), ("jax", "run2")]
+GPU_OPTIMIZER_ROWS = {
+    "Keras Adam, ms per step": "keras Adam",
+    "Keras SGD": "keras SGD",
+    "AdaNSGDA": "AdaNSGDA",
+    "AdaDir": "AdaDir",
+    "NSGDA": "NSGDA",
+    "Graft(Adam, SGD)": "Graft(Adam, SGD)",
+}
+GPU_RATIO_ROWS = {
+    "AdaNSGDA / Keras Adam": "AdaNSGDA/Adam",
+    "NSGDA / Keras SGD": "NSGDA/SGD",
+}
+GPU_GAN_ROWS = {
+    "`GAN.fit` pace on, steps/s (vs hand loop)": "fit, pace on",
+    "`GAN.fit` pace off": "fit, pace off",
+    "hand loop": "hand loop",
+    "plain `keras.Model.fit`": "keras Model.fit",
+}
+
+
+def _numbers(cell: str) -> list[float]:
+    return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", cell)]
+
+
+def test_gpu_check_table_is_the_stored_reports():
+    page = _page()
+    table = page.split("<!-- gpu-check-h200 -->")[1]
+    table = table.split("<!-- /gpu-check-h200 -->")[0]
+    rows = {}
+    for line in table.strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    checked = 0
+    for col, (backend, run) in enumerate(GPU_COLUMNS):
+        with open(os.path.join(GPU_RUNS, run, "gpu_check.json"), encoding="utf-8") as f:
+            report = json.load(f)
+        assert report["overall"] == "PASS", run
+        steps = next(b for b in report["backends"] if b["backend"] == backend)["steps"]
+        device = steps["device"]["result"]
+        assert device["on_gpu"] and device["gpus"], (backend, run)
+        placed = rows["GPU found; variable and matmul placed on"][col]
+        assert device["variable"] in placed, (backend, run)
+        optimizer = steps["optimizer benchmark"]["result"]
+        for label, key in GPU_OPTIMIZER_ROWS.items():
+            assert _numbers(rows[label][col]) == [optimizer["ms_per_step"][key]], label
+            checked += 1
+        for label, key in GPU_RATIO_ROWS.items():
+            assert _numbers(rows[label][col]) == [optimizer["ratios"][key]], label
+            checked += 1
+        gan = steps["GAN step benchmark"]["result"]["runs"]
+        for label, key in GPU_GAN_ROWS.items():
+            if key not in gan:
+                assert rows[label][col] == "", (label, backend, run)
+                continue
+            expected = [gan[key]["steps_per_s"]]
+            if key != "hand loop":
+                expected.append(gan[key]["vs_hand"])
+            assert _numbers(rows[label][col]) == expected, label
+            checked += 1
+        reproduce = steps["reproduce"]
+        cell = rows["`keras-graft reproduce --preset tiny` (1 seed)"][col]
+        if reproduce["status"] == "PASS":
+            assert _numbers(cell) == [reproduce["result"]["seconds"]], (backend, run)
+        else:
+            assert cell == "", (backend, run)
+    assert checked == 4 * (len(GPU_OPTIMIZER_ROWS) + len(GPU_RATIO_ROWS)) + 14
