@@ -45,8 +45,11 @@ per epoch), not once every `--chunk` steps, so two rates are reported:
 loop's chunk of the same round (paired: a slow spell of the machine slows
 both), and `range` the lowest and highest of those ratios.
 
+`--tiny` keeps the layers but gives them 2 channels at most and a batch of 8:
+the per-step cost on the host, which bounds a step of this size on a GPU.
+
 Usage:
-    KERAS_BACKEND=jax python benchmarks/gan_step.py [--chunk 40] [--repeats 5]
+    KERAS_BACKEND=jax python benchmarks/gan_step.py [--chunk 40] [--repeats 5] [--tiny]
 """
 
 from __future__ import annotations
@@ -66,27 +69,35 @@ import keras_graft
 
 BATCH = 64
 LATENT = 64
+#: Channels of the widest layer (the generator's first, the discriminator's
+#: last); the others scale with it. `--tiny` sets 2 (and a batch of 8).
+WIDTH = 64
 
 
 def dcgan(seed: int = 0):
     keras.utils.set_random_seed(seed)
+    w = WIDTH
     z = keras.Input((LATENT,))
-    x = layers.Dense(7 * 7 * 64, use_bias=False)(z)
+    x = layers.Dense(7 * 7 * w, use_bias=False)(z)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
-    x = layers.Reshape((7, 7, 64))(x)
-    x = layers.Conv2DTranspose(32, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.Reshape((7, 7, w))(x)
+    x = layers.Conv2DTranspose(
+        max(w // 2, 1), 4, strides=2, padding="same", use_bias=False
+    )(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
-    x = layers.Conv2DTranspose(16, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.Conv2DTranspose(
+        max(w // 4, 1), 4, strides=2, padding="same", use_bias=False
+    )(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     out = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)
     g = keras.Model(z, out, name="generator")
     i = keras.Input((28, 28, 1))
-    y = layers.Conv2D(32, 4, strides=2, padding="same")(i)
+    y = layers.Conv2D(max(w // 2, 1), 4, strides=2, padding="same")(i)
     y = layers.LeakyReLU(0.2)(y)
-    y = layers.Conv2D(64, 4, strides=2, padding="same")(y)
+    y = layers.Conv2D(w, 4, strides=2, padding="same")(y)
     y = layers.LeakyReLU(0.2)(y)
     y = layers.Flatten()(y)
     d = keras.Model(i, layers.Dense(1)(y), name="discriminator")
@@ -348,7 +359,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunk", type=int, default=40, help="steps per timed chunk")
     parser.add_argument("--repeats", type=int, default=5, help="timed chunks per run")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="the same layers with 2 channels at most and a batch of 8: the "
+        "per-step cost on the host alone",
+    )
     args = parser.parse_args(argv)
+    global BATCH, WIDTH
+    if args.tiny:
+        BATCH, WIDTH = 8, 2
 
     backend = keras.backend.backend()
     rng = np.random.default_rng(0)
@@ -402,7 +422,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, times in whole.items()
     }
     print(
-        f"backend={backend}  batch={BATCH}  trainable params={n_params}  "
+        f"backend={backend}  batch={BATCH}{' (--tiny)' if args.tiny else ''}  "
+        f"trainable params={n_params}  "
         f"chunk={args.chunk} steps  median of {args.repeats}"
     )
     print(
