@@ -803,6 +803,15 @@ class GAN(keras.Model):
         self.train_function = self._checked_train_function
         return self.train_function
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Keras's JAX trainer sets `_jax_state` (a private name: its dict of the
+        # step's arrays) after every step; a layer's attribute tracking walks
+        # all of them and finds nothing to track, a cost per step on the host.
+        if name == "_jax_state":
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
+
     def evaluate(self, *args: Any, **kwargs: Any):
         if not getattr(self, "_gan_compiled", False):
             raise RuntimeError(
