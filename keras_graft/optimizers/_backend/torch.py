@@ -79,9 +79,8 @@ def squared_norms(tensors):
     for all beats a call each, keep `_foreach_norm`.
     """
     tensors = [_float32(_tensor(t)) for t in tensors]
-    if not tensors or tensors[0].device.type != "cpu":
-        return torch.stack(torch._foreach_norm(tensors)) ** 2
-    small, large = _split_by_size(tensors)
+    on_host = tensors and tensors[0].device.type == "cpu"
+    small, large = _split_by_size(tensors) if on_host else ([], [])
     if not large:
         return torch.stack(torch._foreach_norm(tensors)) ** 2
     # A few ops whatever the number of tensors (an op each costs about as
@@ -260,9 +259,8 @@ def _adam_direction_squared_norms(optimizer, m, v):
     same values.
     """
     dtype = m[0].dtype if m else None
-    if not m or m[0].device.type != "cpu" or any(t.dtype != dtype for t in m):
-        return squared_norms(_adam_directions(optimizer, m, v))
-    small, large = _split_by_size(m)
+    on_host = m and m[0].device.type == "cpu" and all(t.dtype == dtype for t in m)
+    small, large = _split_by_size(m) if on_host else ([], [])
     if not large:
         return squared_norms(_adam_directions(optimizer, m, v))
     sums = torch.empty(len(m), dtype=torch.float32)
