@@ -375,8 +375,10 @@ class _ProgressBar:
         if label:
             bar.set_postfix_str(str(label), refresh=False)
         if done > bar.n:
-            bar.update(done - bar.n)
-            bar.n = done  # no float drift: n is exactly the last `done`
+            # Set, not `update`: `update` may draw the bar too, and a log file
+            # then holds each state twice. With smoothing=0 the rate (and the
+            # time left) is n / elapsed either way.
+            bar.n = done
         bar.refresh()  # units are coarse: show each one (and its label)
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """The `keras-graft` command line."""
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -451,6 +452,20 @@ def test_progress_callback_is_monotone_and_capped():
     assert bar.bar.n == 1.0
     bar(5.0, 4.0, "c")  # never past the total
     assert bar.bar.n == bar.bar.total == 4.0
+    bar.close()
+
+
+def test_progress_bar_draws_each_state_once():
+    out = io.StringIO()
+    bar = cli._ProgressBar("run", file=out)
+    bar.bar.mininterval = 0  # as if each call came seconds after the last
+    drawn = out.getvalue().count("run:")  # the bar drawn when created
+    for i, label in enumerate(["a", "b", "c", "d"], start=1):
+        bar(float(i), 4.0, label)
+        frames = out.getvalue().count("run:")
+        assert frames == drawn + 1, (label, out.getvalue())
+        drawn = frames
+        assert f"{label}]" in out.getvalue().rsplit("\r", 1)[-1]
     bar.close()
 
 
