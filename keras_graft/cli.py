@@ -40,7 +40,7 @@ PRESET_HELP = {
     "tiny": "seconds, a smoke test with tiny networks and few steps",
     "default": "every claim at CPU scale, about 10 minutes on 2 CPU cores",
     "long": "more seeds, a learning-rate search and longer digit runs, "
-    "42-94 minutes measured on 2 CPU cores",
+    "34-94 minutes measured on 2 CPU cores",
     "paper": "GPU scale with digits and CIFAR-10, an expected 2-3 days on one GPU",
 }
 PRESETS = tuple(PRESET_HELP)
