@@ -1,8 +1,9 @@
 """The `keras-graft` command line.
 
 Usage:
-    keras-graft reproduce [--preset tiny|default|long|paper] [--backend B]
-        [--seeds N] [--seed-offset N] [--workers N] [--out DIR]
+    keras-graft reproduce [--preset tiny|default|long|gpu|paper] [--backend B]
+        [--seeds N] [--seed-offset N] [--workers N] [--runs-per-gpu N]
+        [--executor local|ray] [--address ADDR] [--out DIR] [--fresh]
         [--quiet | --verbose]
     keras-graft train --optimizer ada_nsgda --experiment digits|ring|grid|synthetic
         [--lr LR] [--lr-d LR] [--seed S] [--steps N] [--preset P] [--backend B]
@@ -41,8 +42,11 @@ PRESET_HELP = {
     "default": "every claim at CPU scale, about 10 minutes on 2 CPU cores",
     "long": "more seeds, a learning-rate search and longer digit runs, "
     "34-94 minutes measured on 2 CPU cores",
+    "gpu": "what to run first on one GPU: more seeds, longer and wider digit "
+    "runs, a larger synthetic grid; expected under an hour on one H100-class GPU",
     "paper": "GPU scale with digits and CIFAR-10, an expected 2-3 days on one GPU",
 }
+EXECUTORS = ("local", "ray")
 PRESETS = tuple(PRESET_HELP)
 OPTIMIZER_NAMES = ("sgda", "nsgda", "adam", "ada_nsgda", "ada_dir")
 EXPERIMENTS = ("synthetic", "ring", "grid", "digits")
@@ -98,14 +102,6 @@ def _int_option(name: str, minimum: int) -> Callable[[str], int]:
 def _positive_float_option(name: str) -> Callable[[str], float]:
     """An argparse type for option `name`: a finite float > 0."""
     return _option(name, float, "check_float", low=0.0, low_open=True)
-
-
-def _cpu_count() -> int:
-    """The CPU cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,11 +169,40 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the number of CPU cores)",
     )
     rep.add_argument(
+        "--runs-per-gpu",
+        type=_int_option("--runs-per-gpu", minimum=1),
+        default=None,
+        metavar="N",
+        help="runs sharing each GPU, N >= 1, on a machine or Ray cluster with "
+        "GPUs (default: 4, at most the cores per GPU)",
+    )
+    rep.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where the runs go: worker processes on this machine, or Ray tasks "
+        "on a local Ray instance or the cluster of --address (pip install "
+        "'keras-graft[ray]') (default: %(default)s)",
+    )
+    rep.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="the Ray cluster to run on, e.g. 'auto' on a node of the cluster "
+        "or 'ray://HOST:10001' (with --executor ray)",
+    )
+    rep.add_argument(
         "--out",
         default="keras_graft_report",
         metavar="DIR",
         help="report folder, created if needed and checked to be "
-        "writable before the run starts (default: %(default)s)",
+        "writable before the run starts; every finished run is kept there, so "
+        "the same command resumes an interrupted run (default: %(default)s)",
+    )
+    rep.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the runs stored in --out and start over",
     )
     talk = rep.add_mutually_exclusive_group()
     talk.add_argument(
@@ -186,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     talk.add_argument(
         "--verbose",
         action="store_true",
-        help="a progress line per finished unit of work on stderr "
-        "instead of the progress bar",
+        help="a progress line per finished run on stderr instead of the "
+        "progress bar, and the workers' own output and logs (else in "
+        "DIR/logs)",
     )
 
     tr = sub.add_parser(
@@ -335,6 +361,21 @@ def _ensure_backend(backend: str, argv: list[str]) -> int | None:
     return None
 
 
+class _Lines:
+    """A text stream for the progress lines that prints them above the bar."""
+
+    def __init__(self, bar: "_ProgressBar") -> None:
+        self.bar = bar
+
+    def write(self, text: str) -> None:
+        text = text.rstrip("\n")
+        if text:
+            self.bar.write(text)
+
+    def flush(self) -> None:
+        """Nothing to flush: each line is written at once."""
+
+
 class _ProgressBar:
     """A tqdm bar driven by ``progress(done, total, label)`` callbacks.
 
@@ -369,6 +410,10 @@ class _ProgressBar:
         bar = self.bar
         total = float(total)
         if total > 0 and (not self._total_set or total != bar.total):
+            if not self._total_set:
+                # Work stored by an earlier, interrupted run: counted as done,
+                # but not in the pace that estimates the time left.
+                bar.initial = min(float(done), total)
             bar.total = total
             self._total_set = True
         done = min(float(done), float(bar.total))
@@ -380,6 +425,14 @@ class _ProgressBar:
             # time left) is n / elapsed either way.
             bar.n = done
         bar.refresh()  # units are coarse: show each one (and its label)
+
+    def write(self, line: str) -> None:
+        """Print a line above the bar (on stderr), the bar drawn again below it.
+
+        Args:
+            line (str): The line.
+        """
+        self.bar.write(line, file=sys.stderr)
 
     def close(self) -> None:
         """Close the bar (the last state stays on screen)."""
@@ -460,11 +513,21 @@ def _check_preset_known(preset: str, error: Callable[[str], Any]) -> None:
         )
 
 
+def _check_executor(args: argparse.Namespace, error: Callable[[str], Any]) -> None:
+    """An argparse error for --address without Ray, or Ray not installed."""
+    if args.address is not None and args.executor != "ray":
+        error("argument --address: only with --executor ray")
+    if args.executor == "ray" and not _installed("ray"):
+        error(
+            "argument --executor: ray is not installed (pip install 'keras-graft[ray]')"
+        )
+
+
 def _reproduce(args: argparse.Namespace, error: Callable[[str], Any]) -> int:
     _check_preset_known(args.preset, error)
     from keras_graft import experiments
+    from keras_graft.experiments.store import IncompatibleFolder
 
-    workers = args.workers if args.workers is not None else _cpu_count()
     bar = _ProgressBar(f"reproduce {args.preset}", disable=args.quiet or args.verbose)
     start = time.perf_counter()
     try:
@@ -474,9 +537,25 @@ def _reproduce(args: argparse.Namespace, error: Callable[[str], Any]) -> int:
             seeds=args.seeds,
             seed_offset=args.seed_offset,
             log=sys.stderr if args.verbose else None,
+            notices=_Lines(bar),
             progress=bar,
-            workers=workers,
+            workers=args.workers,
+            executor=args.executor,
+            address=args.address,
+            runs_per_gpu=args.runs_per_gpu,
+            fresh=args.fresh,
+            verbose=args.verbose,
         )
+    except IncompatibleFolder as e:
+        error(f"argument --out: {e}")
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"keras-graft reproduce: stopped; the finished runs are kept in "
+            f"{args.out}: the same command resumes",
+            file=sys.stderr,
+        )
+        return 130
     finally:
         bar.close()
     print(
@@ -507,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     backend = _resolve_backend(args.backend, error)
     if args.command == "reproduce":
         _check_out_dir(args.out, error)
+        _check_executor(args, error)
     elif args.out:
         _check_out_file(args.out, error)
     try:

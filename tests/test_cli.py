@@ -332,6 +332,8 @@ def _fake_reproduce(calls, steps):
         log=None,
         progress=None,
         workers=None,
+        notices=None,
+        **options,
     ):
         calls.append(
             dict(
@@ -343,6 +345,8 @@ def _fake_reproduce(calls, steps):
                 workers=workers,
             )
         )
+        calls[-1]["options"] = options
+        calls[-1]["notices"] = notices
         total = sum(steps)
         done = 0.0
         for i, step in enumerate(steps):
@@ -387,9 +391,14 @@ def test_progress_bar_over_the_whole_run(monkeypatch, capsys, bars, tmp_path):
     )
     assert code == 0
     (call,) = calls
+    options, notices = call.pop("options"), call.pop("notices")
     assert call == dict(
         preset="tiny", out_dir=str(out), seeds=4, seed_offset=7, log=None, workers=3
     )  # no progress lines under the bar
+    assert options == dict(
+        executor="local", address=None, runs_per_gpu=None, fresh=False, verbose=False
+    )
+    assert notices is not None  # failed runs still reach the terminal
     assert out.is_dir() and os.listdir(out) == []  # created, probe removed
     (bar,) = bars
     assert bar.was_closed
@@ -410,7 +419,8 @@ def test_progress_quiet_and_verbose(monkeypatch, capsys, bars, tmp_path):
     quiet = ["reproduce", *backend, "--quiet", "--out", str(tmp_path / "a")]
     assert cli.main(quiet) == 0
     captured = capsys.readouterr()
-    assert calls[-1]["log"] is None and calls[-1]["workers"] == cli._cpu_count()
+    # The executor chooses the workers (one per core, or per GPU).
+    assert calls[-1]["log"] is None and calls[-1]["workers"] is None
     assert calls[-1]["seeds"] is None and calls[-1]["seed_offset"] == 0
     assert calls[-1]["preset"] == "default"
     assert captured.err == "" and "claim C1: supported" in captured.out

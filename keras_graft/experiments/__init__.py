@@ -1,8 +1,9 @@
 """Experiments of the paper: the synthetic framework, planar mixtures, digits.
 
-- `reproduce`: run a preset ("tiny", "default", "long", "paper") end to end and
-  write a report folder (report.md with a verdict per claim, PNG plots,
-  results.json).
+- `reproduce`: run a preset ("tiny", "default", "long", "gpu", "paper") end to
+  end and write a report folder (report.md with a verdict per claim, PNG
+  plots, results.json), resumable: every finished run is stored there
+  (`Run`, `plan_runs`; `report_from_folder` reports on a folder again).
 - `SyntheticConfig`, `SyntheticRun`, `train_synthetic`, `classify`: the
   synthetic framework (linear generator, cubic discriminator, K orthonormal
   modes), trained by the optimizers of Keras and keras_graft, vectorized on JAX.
@@ -31,7 +32,8 @@ if TYPE_CHECKING:  # for type checkers and the API reference; at run time, lazy
         SyntheticPlan,
         get_preset,
     )
-    from keras_graft.experiments.reproduce import reproduce, synthetic_jobs
+    from keras_graft.experiments.reproduce import report_from_folder, reproduce
+    from keras_graft.experiments.runs import Run, plan_runs, synthetic_jobs
     from keras_graft.experiments.schedules import LinearDecay, linear_decay
     from keras_graft.experiments.synthetic import (
         OUTCOMES,
@@ -63,9 +65,12 @@ __getattr__, __dir__ = _lazy.lazy_attributes(
         "get_preset": "presets",
         "linear_decay": "schedules",
         "make_optimizer": "factory",
+        "Run": "runs",
+        "plan_runs": "runs",
+        "report_from_folder": "reproduce",
         "reproduce": "reproduce",
         "run_gan": "gan_runs",
-        "synthetic_jobs": "reproduce",
+        "synthetic_jobs": "runs",
         "train_synthetic": "synthetic",
     },
     ("networks", "stats"),
@@ -79,6 +84,7 @@ __all__ = [
     "OUTCOMES",
     "PRESETS",
     "Preset",
+    "Run",
     "SyntheticConfig",
     "SyntheticPlan",
     "SyntheticResult",
@@ -88,6 +94,8 @@ __all__ = [
     "linear_decay",
     "make_optimizer",
     "networks",
+    "plan_runs",
+    "report_from_folder",
     "reproduce",
     "run_gan",
     "stats",

@@ -209,10 +209,16 @@ def summarize_gan(runs: list[dict], bench: Any, margin: float) -> dict:
         not higher or adam.get(metric, 0.0) >= ADAM_MIN_SHARE
     )
     for opt, entry in optimizers.items():
-        if opt == "adam" or not informative or entry["seeds"] != adam["seeds"]:
+        if opt == "adam" or not informative:
+            continue
+        # Paired by seed: a seed whose run failed on either side drops out.
+        common = [s for s in entry["seeds"] if s in adam["seeds"]]
+        if not common:
             continue
         c = stats.paired_comparison(
-            entry["scores"], adam["scores"], math.log(margin)
+            [x for s, x in zip(entry["seeds"], entry["scores"]) if s in common],
+            [x for s, x in zip(adam["seeds"], adam["scores"]) if s in common],
+            math.log(margin),
         ).to_dict()
         # On the metric's own scale: FD ratio, or Adam's share over the subject's.
         c["ratio"], c["ratio_lower"], c["ratio_upper"] = (

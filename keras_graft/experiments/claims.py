@@ -528,6 +528,41 @@ CLAIMS = (
 )
 
 
+#: What each claim's verdict reads: the GAN runs of these optimizers (Adam's,
+#: the reference of every comparison, included), or the synthetic runs.
+USES = {
+    1: ("gan", ("adam", "ada_nsgda", "ada_dir")),
+    2: ("gan", ("adam", "nsgda", "sgda")),
+    3: ("synthetic", None),
+    4: ("synthetic", None),
+}
+
+
+def note_failures(verdicts: list[dict], failed: list[dict]) -> None:
+    """Add to each verdict the failed runs it lacks (``failed_runs``), and say so.
+
+    Args:
+        verdicts (list[dict]): `evaluate_claims` output (changed in place).
+        failed (list[dict]): The failed runs, each with ``label`` and ``spec``
+            (`keras_graft.experiments.runs.Run.spec`).
+    """
+    for c in verdicts:
+        kind, optimizers = USES[c["id"]]
+        lacking = [
+            f["label"]
+            for f in failed
+            if f["spec"]["kind"] == kind
+            and (optimizers is None or f["spec"]["optimizer"] in optimizers)
+        ]
+        c["failed_runs"] = lacking
+        if lacking:
+            shown = ", ".join(lacking[:3]) + (", ..." if len(lacking) > 3 else "")
+            c["summary"] += (
+                f" This verdict lacks {len(lacking)} run(s) that failed ({shown}); "
+                "run the same command again to retry them."
+            )
+
+
 def evaluate_claims(synthetic: dict, gans: dict, preset: Any) -> list[dict]:
     """Every claim's verdict.
 
@@ -550,5 +585,7 @@ __all__ = [
     "NOT_REPRODUCED",
     "REPRODUCED",
     "VERDICTS",
+    "USES",
     "evaluate_claims",
+    "note_failures",
 ]

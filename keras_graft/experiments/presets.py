@@ -20,6 +20,12 @@
   100,000 generator steps (5 critic steps each), about 55 hours at 20
   generator steps/s on one GPU; the digit runs (70 x 10,000 steps) add a few
   hours. The tests run it end to end at a tiny scale (`shrink`).
+- ``gpu``: between ``long`` and ``paper``, what a user with one GPU runs
+  first: 20 ring seeds and 8 digit seeds with a learning-rate search, digit
+  runs of 5,000 steps at width 64, a 9-rate synthetic grid with 32 seeds per
+  cell and a larger phase diagram, and short CIFAR-10 runs (5,000 generator
+  steps, 3 seeds, no search) where tfds has CIFAR-10. Expected under an hour
+  on one H100-class GPU with several runs per GPU; not measured yet.
 
 Seeds: the reported ("fresh") seeds of a run with ``seed_offset = s`` are
 ``s, s + 1, ...``; learning-rate searches pick their rate on selection seeds
@@ -389,6 +395,91 @@ PRESETS["long"] = Preset(
     next_preset="paper",
 )
 
+#: CIFAR-10's WGAN-GP ResNet pair, as in `paper` (its Adam betas: 0, 0.9).
+_CIFAR_RATES = {
+    "adam": 2e-4,
+    "ada_nsgda": 2e-4,
+    "ada_dir": 2e-2,
+    "nsgda": 2e-4,
+    "sgda": 2e-2,
+}
+_CIFAR_OPTIONS = {
+    "adam": {"beta_1": 0.0, "beta_2": 0.9},
+    "ada_nsgda": {"beta_1": 0.0, "beta_2": 0.9},
+    "ada_dir": {"beta_1": 0.0, "beta_2": 0.9},
+    "nsgda": {"scale": "sqrt_size"},
+}
+
+
+def _cifar(*, steps: int, eval_every: int, eval_samples: int) -> GANConfig:
+    """The CIFAR-10 benchmark (WGAN-GP, ResNet pair, 5 critic steps) of a preset.
+
+    Args:
+        steps (int): Generator updates of a run.
+        eval_every (int): Steps between evaluations (FID).
+        eval_samples (int): Generated images per evaluation.
+
+    Returns:
+        GANConfig: The benchmark.
+    """
+    return GANConfig(
+        experiment="cifar10",
+        steps=steps,
+        eval_every=eval_every,
+        batch_size=64,
+        eval_samples=eval_samples,
+        latent_dim=128,
+        width=128,
+        loss="wasserstein",
+        gradient_penalty="wgan_gp",
+        d_steps=5,
+        lr_decay=True,
+        learning_rates=dict(_CIFAR_RATES),
+        options=dict(_CIFAR_OPTIONS),
+        steps_per_execution=100,
+    )
+
+
+PRESETS["gpu"] = Preset(
+    name="gpu",
+    description="what to run first on one GPU: more seeds, longer and wider digit "
+    "runs, a larger synthetic grid and phase diagram, short CIFAR-10 runs; "
+    "expected under an hour on one H100-class GPU (not measured yet)",
+    synthetic=SyntheticPlan(
+        config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
+        grid=(1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0),
+        seeds=32,
+        phase_init_stds=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08),
+        phase_dims=(16, 32, 64, 128, 256),
+        phase_grid=(0.01, 0.1, 0.3, 1.0),
+        phase_seeds=16,
+    ),
+    gans=(
+        GANBenchmark(
+            config=_mixture(steps=5000, eval_every=500, steps_per_execution=50),
+            seeds=20,
+            search=_SEARCH,
+            extend=_EXTEND,
+            selection_seeds=8,
+        ),
+        GANBenchmark(
+            config=_digits(
+                steps=5000, eval_every=500, steps_per_execution=50, width=64
+            ),
+            seeds=8,
+            search=_SEARCH,
+            extend=_EXTEND,
+            selection_seeds=2,
+        ),
+        GANBenchmark(
+            config=_cifar(steps=5000, eval_every=1000, eval_samples=5000),
+            seeds=3,
+        ),
+    ),
+    next_preset="paper",
+)
+PRESETS["long"] = replace(PRESETS["long"], next_preset="gpu")
+
 PRESETS["paper"] = Preset(
     name="paper",
     description="GPU scale: digits and CIFAR-10 (WGAN-GP ResNet) with a "
@@ -420,33 +511,7 @@ PRESETS["paper"] = Preset(
             selection_seeds=2,
         ),
         GANBenchmark(
-            config=GANConfig(
-                experiment="cifar10",
-                steps=100000,
-                eval_every=10000,
-                batch_size=64,
-                eval_samples=10000,
-                latent_dim=128,
-                width=128,
-                loss="wasserstein",
-                gradient_penalty="wgan_gp",
-                d_steps=5,
-                lr_decay=True,
-                learning_rates={
-                    "adam": 2e-4,
-                    "ada_nsgda": 2e-4,
-                    "ada_dir": 2e-2,
-                    "nsgda": 2e-4,
-                    "sgda": 2e-2,
-                },
-                options={
-                    "adam": {"beta_1": 0.0, "beta_2": 0.9},
-                    "ada_nsgda": {"beta_1": 0.0, "beta_2": 0.9},
-                    "ada_dir": {"beta_1": 0.0, "beta_2": 0.9},
-                    "nsgda": {"scale": "sqrt_size"},
-                },
-                steps_per_execution=100,
-            ),
+            config=_cifar(steps=100000, eval_every=10000, eval_samples=10000),
             seeds=5,
             search=_SEARCH,
             extend=_EXTEND,

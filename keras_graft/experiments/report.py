@@ -67,7 +67,8 @@ def render_markdown(results: dict) -> str:
         f"`{meta['backend']}`, keras_graft {meta.get('keras_graft_version')} at commit "
         f"`{commit}`, Keras {meta['keras_version']}, seed offset "
         f"{meta.get('seed_offset', 0)}, "
-        f"{meta.get('workers', 1)} worker process(es), total wall time "
+        f"{meta.get('executor') or str(meta.get('workers', 1)) + ' worker(s)'}, "
+        "total wall time "
         f"{fmt(meta['seconds'])} s. Every number below is in `results.json`.",
         "",
         "## Summary",
@@ -167,6 +168,17 @@ def render_markdown(results: dict) -> str:
                     f"{fmt(float(lr))}: {fmt(s)}" for lr, s in by_lr.items()
                 )
                 out.append(f"| {exp} | {opt} | {cells} |")
+    failed = results.get("failed_runs") or []
+    if failed:
+        out += [
+            "",
+            f"## Failed runs ({len(failed)})",
+            "",
+            "Each failed twice and is missing from the numbers above; run the same "
+            "command again to retry them (tracebacks in `logs/errors.log`).",
+            "",
+        ]
+        out += [f"- {f['label']}: {f['error']}" for f in failed]
     out += ["", "## Plots", ""]
     for name, caption in results.get("plots", {}).items():
         out.append(f"![{caption}]({name})")

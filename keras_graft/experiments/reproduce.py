@@ -1,10 +1,20 @@
-"""`reproduce`: run a preset end to end and write the report folder.
+"""`reproduce`: plan a preset's runs, execute them, and report from what is stored.
 
-The work is a list of independent jobs (one synthetic optimizer grid, one GAN
-run) that `JobRunner` spreads over worker processes, one per core. A GAN
-benchmark with a learning-rate search first runs every candidate rate on the
-selection seeds; once an optimizer's selection runs are in, its chosen rate is
-run on the fresh seeds, which alone are reported.
+Three steps, as in Ray Tune's trial / experiment / executor split:
+
+1. **Plan** (`keras_graft.experiments.runs.plan_runs`): the list of runs
+   (`Run`: a frozen configuration with a key) the preset asks for, given the
+   results so far; a learning-rate search's later runs appear once the runs
+   they depend on are in.
+2. **Execute**: an executor (`workers.LocalExecutor` over this machine's
+   cores or GPUs, or `ray_executor.RayExecutor` over a Ray cluster) trains
+   the runs; each result is stored in the report folder the moment it
+   finishes (`store.RunStore`). A run that raises, or whose worker dies, is
+   tried once more, then recorded as failed; the others go on. Running the
+   same command again skips what is stored and retries what failed.
+3. **Report** (`write_report`): analysis, claims, plots, ``results.json``
+   and ``report.md`` from the stored results alone, so a folder can be
+   reported on again without training (`report_from_folder`).
 """
 
 from __future__ import annotations
@@ -14,122 +24,33 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from typing import Any, Callable
 
 from keras_graft._utils import jsonable
-from keras_graft._validation import check_choice, check_int, check_optional_int
+from keras_graft._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_optional_int,
+)
 from keras_graft.experiments.presets import (
     PRESETS,
     GANBenchmark,
     Preset,
-    SyntheticPlan,
     get_preset,
 )
+from keras_graft.experiments.runs import (
+    SELECTION_SEED_BASE,
+    Run,
+    plain,
+    plan_runs,
+    synthetic_jobs,
+)
 
-#: Seeds of a learning-rate search start here (plus the seed offset).
-SELECTION_SEED_BASE = 1000
-
-
-# ------------------------------------------------------------------ the jobs
-
-
-def synthetic_jobs(
-    plan: SyntheticPlan, seed_offset: int = 0
-) -> list[tuple[tuple, Any, list]]:
-    """The synthetic jobs of a plan: one per (grid or phase cell, loss, optimizer).
-
-    Args:
-        plan (SyntheticPlan): The synthetic experiments.
-        seed_offset (int): Added to every seed.
-
-    Returns:
-        list[tuple[tuple, SyntheticConfig, list[SyntheticRun]]]: ``(key,
-        config, runs)``; key ``("grid", loss, label)`` or ``("phase",
-        init_std, dim, label)``; each run's ``tag`` is its optimizer label.
-    """
-    from keras_graft.experiments.synthetic import SyntheticRun
-
-    jobs = []
-    seeds = range(seed_offset, seed_offset + plan.seeds)
-    for loss in plan.losses:
-        cfg = replace(plan.config, loss=loss)
-        for label, (name, options) in plan.optimizers.items():
-            runs = [
-                SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
-                for lr_g in plan.grid
-                for lr_d in plan.grid
-                for s in seeds
-            ]
-            jobs.append((("grid", loss, label), cfg, runs))
-    phase_seeds = range(seed_offset, seed_offset + plan.phase_seeds)
-    for init in plan.phase_init_stds:
-        for dim in plan.phase_dims:
-            cfg = replace(plan.config, init_std=init, dim=dim, loss="non_saturating")
-            for label in ("sgda", "nsgda"):
-                name, options = plan.optimizers[label]
-                runs = [
-                    SyntheticRun(name, lr_g, lr_d, s, dict(options), tag=label)
-                    for lr_g in plan.phase_grid
-                    for lr_d in plan.phase_grid
-                    for s in phase_seeds
-                ]
-                jobs.append((("phase", init, dim, label), cfg, runs))
-    return jobs
-
-
-def _synthetic_job(kind: str, config: Any, runs: list) -> list[dict]:
-    """Worker side: train one synthetic group; compact per-run dicts."""
-    from keras_graft.experiments.synthetic import train_synthetic
-
-    results, _ = train_synthetic(config, runs)
-    out = []
-    for r in results:
-        out.append(
-            {
-                "kind": kind,
-                "init_std": config.init_std,
-                "dim": config.dim,
-                "label": r.run.tag,
-                "loss": config.loss,
-                "lr_g": r.run.lr_g,
-                "lr_d": r.run.lr_d,
-                "seed": r.run.seed,
-                "outcome": r.outcome,
-                "final_modes": r.final_modes,
-                "mode_mass": r.mode_mass,
-                "best_cosines": r.best_cosines,
-                "pace_ratio": r.pace_ratio(),
-                "d_step": r.d_step,
-                "g_step": r.g_step,
-            }
-        )
-    return out
-
-
-def _gan_job(
-    config: Any, optimizer: str, seed: int, lr: float, keep_samples: bool
-) -> dict:
-    """Worker side: one GAN run (samples only where asked, to keep results small)."""
-    from keras_graft.experiments.gan_runs import run_gan
-
-    r = run_gan(config, optimizer, seed, lr)
-    samples = r.pop("samples")
-    r["samples"] = samples if keep_samples else None
-    return r
-
-
-def _synthetic_cost(config: Any, runs: list) -> float:
-    # Measured: about 57 runs/s of 3,000 steps at d = 64 on one core.
-    return 1.0 + len(runs) * config.steps / 170_000 * max(1.0, config.dim / 64) ** 0.5
-
-
-def _gan_cost(config: Any) -> float:
-    rates = {"digits": 30.0, "ring": 600.0, "grid": 600.0, "cifar10": 5.0}
-    return 8.0 + config.steps / rates[config.experiment]
-
-
-# --------------------------------------------------------------- the report
+#: Executors of `reproduce`.
+EXECUTORS = ("local", "ray")
+#: Tries of a run before it is recorded as failed.
+ATTEMPTS = 2
 
 
 def git_commit() -> str | None:
@@ -168,6 +89,137 @@ def _log(msg: str, stream: Any) -> None:
         print(msg, file=stream, flush=True)
 
 
+def _manifest(
+    preset: Preset, seed_offset: int, backend: str, seeds: int | None
+) -> dict:
+    from keras_graft import __version__
+
+    return {
+        "keras_graft_version": __version__,
+        "backend": backend,
+        "preset": preset.name,
+        "seeds": seeds,
+        "seed_offset": seed_offset,
+        "preset_config": plain(preset),
+    }
+
+
+def _executor(
+    executor: str,
+    backend: str,
+    workers: int | None,
+    runs_per_gpu: int | None,
+    address: str | None,
+    log_dir: str | None,
+) -> Any:
+    if executor == "ray":
+        from keras_graft.experiments.ray_executor import RayExecutor
+
+        return RayExecutor(
+            backend,
+            address=address,
+            runs_per_gpu=runs_per_gpu,
+            num_cpus=workers,
+            verbose=log_dir is None,
+        )
+    from keras_graft.experiments.workers import GPU_ENV, LocalExecutor, placement
+
+    slots = placement(workers=workers, runs_per_gpu=runs_per_gpu)
+    if any(s.gpu is not None for s in slots):
+        # This process may touch a GPU too (the digit classifier): it must
+        # not take the memory the workers need.
+        for k, v in GPU_ENV.items():
+            os.environ.setdefault(k, v)
+    return LocalExecutor(slots, backend, log_dir=log_dir)
+
+
+def execute(
+    preset: Preset,
+    store: Any,
+    seed_offset: int,
+    executor: Any,
+    gans: tuple,
+    log: Any = None,
+    errors: Any = sys.stderr,
+    progress: Callable[[float, float, str], None] | None = None,
+) -> dict[str, Any]:
+    """Train every planned run that is not stored yet, storing each as it finishes.
+
+    Args:
+        preset (Preset): The preset.
+        store (RunStore): The report folder's store.
+        seed_offset (int): Added to every seed.
+        executor (Any): A `LocalExecutor` or `RayExecutor` (entered here).
+        gans (tuple[GANBenchmark, ...]): The benchmarks to run.
+        log (Any): A text stream for a line per finished run (None: silent).
+        errors (Any): A text stream for a line per failed try (None: silent).
+        progress (Callable[[float, float, str], None] | None): Called as
+            ``progress(done, total, label)`` (estimated work) after each run;
+            the runs already stored count as done.
+
+    Returns:
+        dict[str, Any]: Key -> result of every finished run (None: failed).
+    """
+    from keras_graft.experiments.workers import stop_on_sigterm
+
+    finished: dict[str, Any] = store.finished()
+    tries: dict[str, int] = {}
+    running: dict[str, Run] = {}
+    restore = stop_on_sigterm()
+    try:
+        with executor:
+            while True:
+                planned = plan_runs(preset, seed_offset, finished, gans)
+                todo = [
+                    r for r in planned if r.key not in finished and r.key not in running
+                ]
+                for run in sorted(todo, key=lambda r: -r.cost):
+                    running[run.key] = run
+                    executor.submit(run.key, run.fn, run.args)
+                if progress is not None:
+                    done = [r for r in planned if r.key in finished]
+                    progress(
+                        sum(r.cost for r in done),
+                        sum(r.cost for r in planned),
+                        f"{len(done)}/{len(planned)} runs",
+                    )
+                if not running:
+                    return finished
+                key, ok, value = executor.next_result()
+                run = running.pop(key)
+                if ok:
+                    finished[key] = store.put(run, value)
+                    _log(_result_line(run, finished[key]), log)
+                    continue
+                tries[key] = tries.get(key, 0) + 1
+                last = value.strip().splitlines()[-1] if value.strip() else "error"
+                if tries[key] < ATTEMPTS:
+                    _log(f"[failed, retrying] {run.label}: {last}", errors)
+                else:
+                    store.fail(run, value)
+                    finished[key] = None
+                    _log(
+                        f"[failed] {run.label}: {last} (traceback in "
+                        f"{os.path.join(store.logs_dir, 'errors.log')})",
+                        errors,
+                    )
+    finally:
+        restore()
+
+
+def _result_line(run: Run, result: Any) -> str:
+    if run.spec["kind"] != "gan":
+        return f"[{run.label}] {len(result)} runs"
+    final = ", ".join(
+        f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in result["final"].items()
+    )
+    return (
+        f"[{run.label}]: {final} ({result['seconds']:.1f} s, "
+        f"{result['steps_per_s']:.0f} steps/s)"
+    )
+
+
 def reproduce(
     preset: str | Preset = "default",
     out_dir: str | os.PathLike = "keras_graft_report",
@@ -176,65 +228,104 @@ def reproduce(
     log: Any = sys.stderr,
     progress: Callable[[float, float, str], None] | None = None,
     workers: int | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    runs_per_gpu: int | None = None,
+    fresh: bool = False,
+    verbose: bool = False,
+    notices: Any = sys.stderr,
 ) -> dict:
     """Run every experiment of a preset and write the report folder.
 
     Writes ``report.md`` (a plain-words summary, then one section per claim
     with its rule, its intervals and its verdict), the PNG plots and
     ``results.json`` (every number of the report, the configs and the
-    per-run measurements) into `out_dir`.
+    per-run measurements) into `out_dir`, and keeps every finished run there
+    (``runs/``) as soon as it finishes: calling `reproduce` again with the
+    same arguments and folder skips the stored runs, retries the failed ones,
+    and writes the same report. A folder holding runs of another preset,
+    configuration, backend or library version is refused (``fresh=True``
+    starts over).
 
-    With more than one worker the runs go to a pool of spawned processes
-    (one per core, each single-threaded and pinned to its core). Spawned
-    workers import the calling script again, so a script that calls
-    `reproduce` must do so under ``if __name__ == "__main__":``, as with any
-    `multiprocessing` code; notebooks and the `keras-graft` command need
-    nothing. Pass ``workers=1`` to run everything in this process.
+    With more than one worker the runs go to spawned worker processes (one
+    per core, each single-threaded and pinned to its core; on a machine with
+    GPUs, `runs_per_gpu` per GPU, each seeing one GPU). Spawned workers
+    import the calling script again, so a script that calls `reproduce` must
+    do so under ``if __name__ == "__main__":``, as with any `multiprocessing`
+    code; notebooks and the `keras-graft` command need nothing. Pass
+    ``workers=1`` to run everything in this process. ``executor="ray"``
+    submits every run as a Ray task instead (``pip install
+    "keras-graft[ray]"``).
 
     Args:
-        preset (str | Preset): "tiny", "default", "long", "paper", or a `Preset`.
+        preset (str | Preset): "tiny", "default", "long", "gpu", "paper", or
+            a `Preset`.
         out_dir (str | os.PathLike): The report folder (created).
         seeds (int | None): Overrides the preset's numbers of seeds.
         seed_offset (int): Added to every seed of the run (fresh and selection
             seeds alike).
-        log (Any): A text stream for progress lines (None: silent).
+        log (Any): A text stream for progress lines and failed runs (None:
+            silent).
         progress (Callable[[float, float, str], None] | None): Called as
-            ``progress(done, total, label)`` after each finished job, with the
-            estimated work done so far and in all (constant), and a label.
-        workers (int | None): Worker processes (None: one per CPU core; 1 runs
-            everything in this process).
+            ``progress(done, total, label)`` after each finished run, with the
+            estimated work done so far (stored runs included) and in all, and
+            a label.
+        workers (int | None): Local worker processes (None: one per CPU core,
+            or `runs_per_gpu` per GPU); with Ray, the CPUs of a local instance.
+        executor (str): "local" (this machine) or "ray".
+        address (str | None): The Ray cluster to use (None: a local instance).
+        runs_per_gpu (int | None): Runs sharing a GPU (None: the executor's
+            default).
+        fresh (bool): Delete the folder's stored runs first.
+        verbose (bool): Workers write to the terminal (else to
+            ``logs/worker-<i>.log``), with the backends' logs on.
+        notices (Any): A text stream for what the user must see even without
+            `log`: a line per failed run, a resumed or skipped part (None:
+            silent).
 
     Returns:
         dict: The results (as saved in ``results.json``).
     """
     import keras
 
-    from keras_graft import __version__
-    from keras_graft.experiments import analysis, claims, plots
-    from keras_graft.experiments.report import render_markdown
-    from keras_graft.experiments.workers import JobRunner, default_workers
+    from keras_graft.experiments.store import RunStore
 
     seed_offset = check_int(seed_offset, "seed_offset", minimum=0)
     workers = check_optional_int(workers, "workers", minimum=1)
+    runs_per_gpu = check_optional_int(runs_per_gpu, "runs_per_gpu", minimum=1)
+    executor = check_choice(executor, "executor", EXECUTORS)
+    fresh = check_bool(fresh, "fresh")
+    if address is not None and executor != "ray":
+        raise ValueError(
+            "Argument `address` must be None unless executor='ray'; received "
+            f"address={address!r}."
+        )
     if isinstance(preset, str):
         preset = get_preset(check_choice(preset, "preset", list(PRESETS)), seeds)
-    workers = default_workers() if workers is None else workers
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     start = time.perf_counter()
     commit = git_commit()  # the code the run starts with, whatever changes meanwhile
     backend = keras.backend.backend()
+    manifest = _manifest(preset, seed_offset, backend, seeds)
+    store = RunStore(out_dir, manifest, fresh=fresh)
+    runner = _executor(
+        executor,
+        backend,
+        workers,
+        runs_per_gpu,
+        address,
+        None if verbose else store.logs_dir,
+    )
     _log(
         f"keras-graft reproduce: preset {preset.name}, backend {backend}, "
-        f"{workers} worker(s), seed offset {seed_offset}",
+        f"{runner.description}, seed offset {seed_offset}",
         log,
     )
-
-    gans = [
-        b for b in preset.gans if b.config.experiment != "cifar10" or _cifar_available()
-    ]
-    if len(gans) < len(preset.gans):
-        _log("[cifar10] skipped: tfds cifar10 is not prepared on this machine", log)
+    stored = len(store.finished())
+    if stored:
+        _log(f"resuming: {stored} run(s) already stored in {out_dir}", notices)
+    gans = _available_gans(preset, notices)
     if any(
         b.config.experiment == "digits" and b.config.metric == "digits" for b in gans
     ):
@@ -243,112 +334,110 @@ def reproduce(
 
         digit_classifier()
         digit_statistics("test")
+    finished = execute(
+        preset,
+        store,
+        seed_offset,
+        runner,
+        gans,
+        log=log,
+        errors=notices,
+        progress=progress,
+    )
+    meta = {
+        "executor": runner.description,
+        "workers": len(getattr(runner, "slots", ())) or workers or 1,
+        "git_commit": commit,
+    }
+    results = write_report(preset, store, seed_offset, gans, finished, meta)
+    results["meta"]["seconds"] = time.perf_counter() - start
+    _save(results, out_dir)
+    for c in results["claims"]:
+        _log(f"Claim {c['id']}: {c['verdict']}", log)
+    if results["failed_runs"]:
+        _log(
+            f"{len(results['failed_runs'])} run(s) failed; run the same command "
+            "again to retry them",
+            notices,
+        )
+    _log(f"report written to {out_dir} in {results['meta']['seconds']:.1f} s", log)
+    return results
 
-    syn_jobs = synthetic_jobs(preset.synthetic, seed_offset)
-    total = sum(_synthetic_cost(c, r) for _, c, r in syn_jobs)
-    for b in gans:
-        n_sel = len(b.search) * b.selection_seeds if len(b.search) > 1 else 0
-        total += len(b.config.optimizers) * (n_sel + b.seeds) * _gan_cost(b.config)
-    done = 0.0
+
+def _available_gans(preset: Preset, log: Any) -> tuple:
+    gans = tuple(
+        b for b in preset.gans if b.config.experiment != "cifar10" or _cifar_available()
+    )
+    if len(gans) < len(preset.gans):
+        _log("[cifar10] skipped: tfds cifar10 is not prepared on this machine", log)
+    return gans
+
+
+def _save(results: dict, out_dir: str) -> None:
+    from keras_graft.experiments.report import render_markdown
+
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=None, separators=(",", ":"))
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(render_markdown(results))
+
+
+def write_report(
+    preset: Preset,
+    store: Any,
+    seed_offset: int,
+    gans: tuple,
+    finished: dict[str, Any],
+    meta: dict | None = None,
+) -> dict:
+    """The results of a reproduction from its stored runs, and its plots.
+
+    Only the runs the plan asks for count (with their stored results); the
+    runs it asks for without a result are listed as failed, and each claim
+    that depends on them says so.
+
+    Args:
+        preset (Preset): The preset.
+        store (RunStore): The report folder's store (plots go there too).
+        seed_offset (int): Added to every seed.
+        gans (tuple[GANBenchmark, ...]): The benchmarks run.
+        finished (dict[str, Any]): Key -> stored result (None: failed).
+        meta (dict | None): Extra ``meta`` entries (executor, commit).
+
+    Returns:
+        dict: The results (``results.json``'s content; ``meta.seconds`` 0).
+    """
+    import keras
+
+    from keras_graft import __version__
+    from keras_graft.experiments import analysis, claims, plots
+
+    planned = plan_runs(preset, seed_offset, finished, gans)
     syn_runs: list[dict] = []
     gan_runs: dict[str, list[dict]] = {b.config.experiment: [] for b in gans}
-    selection: dict[tuple, list[dict]] = {}
     samples: dict[str, dict] = {b.config.experiment: {} for b in gans}
-
-    # Rates submitted per (benchmark, optimizer) to the search so far.
-    rates: dict[tuple, int] = {}
-
-    def submit(
-        runner: JobRunner, b: GANBenchmark, opt: str, lr: float, phase: str
-    ) -> None:
-        """One rate's runs: on the fresh seeds, or on the selection seeds."""
-        fresh = phase == "fresh"
-        first = seed_offset + (0 if fresh else SELECTION_SEED_BASE)
-        if not fresh:
-            key = (b.config.experiment, opt)
-            rates[key] = rates.get(key, 0) + 1
-        for i in range(b.seeds if fresh else b.selection_seeds):
-            runner.submit(
-                ("gan", b.config.experiment, opt, phase, lr, i),
-                _gan_job,
-                b.config,
-                opt,
-                first + i,
-                lr,
-                fresh and i == 0,
-            )
-
-    with JobRunner(workers) as runner:
-        # Longest jobs first: the digit runs, then the synthetic grids, then the rest.
-        for b in sorted(gans, key=lambda b: -_gan_cost(b.config)):
-            for opt in b.config.optimizers:
-                base = b.config.learning_rates[opt]
-                if len(b.search) > 1:
-                    for mult in b.search:
-                        submit(runner, b, opt, base * mult, "selection")
-                else:
-                    submit(runner, b, opt, base, "fresh")
-        by_cost = sorted(syn_jobs, key=lambda j: -_synthetic_cost(j[1], j[2]))
-        for key, cfg, runs in by_cost:
-            runner.submit(
-                ("syn", key, _synthetic_cost(cfg, runs)),
-                _synthetic_job,
-                key[0],
-                cfg,
-                runs,
-            )
-
-        for key, result in runner.results():
-            if key[0] == "syn":
-                syn_runs += result
-                done += key[2]
-                label = "synthetic " + "/".join(str(k) for k in key[1])
-            else:
-                _, exp, opt, phase, lr, j = key
-                bench = next(b for b in gans if b.config.experiment == exp)
-                done += _gan_cost(bench.config)
-                x = result.pop("samples")
-                result["phase"] = phase
-                if phase == "fresh" and x is not None:
-                    samples[exp][opt] = x
-                run = f"{opt} lr {lr:.3g} {phase} seed {result['seed']}"
-                label = f"{exp} {run}"
-                final = ", ".join(f"{k} {v:.3g}" for k, v in result["final"].items())
-                _log(
-                    f"[{exp}] {run}: {final} ({result['seconds']:.1f} s, "
-                    f"{result['steps_per_s']:.0f} steps/s)",
-                    log,
-                )
-                gan_runs[exp].append(result)
-                if phase == "selection":
-                    sel = selection.setdefault((exp, opt), [])
-                    sel.append(result)
-                    if len(sel) == rates[(exp, opt)] * bench.selection_seeds:
-                        edge = None
-                        if rates[(exp, opt)] - len(bench.search) < bench.extend:
-                            edge = analysis.edge_learning_rate(
-                                sel, exp, bench.score_evals
-                            )
-                        if edge is not None:
-                            _log(
-                                f"[{exp}] {opt}: best rate at the edge of the "
-                                f"search, adding lr {edge:.3g}",
-                                log,
-                            )
-                            total += bench.selection_seeds * _gan_cost(bench.config)
-                            submit(runner, bench, opt, edge, "selection")
-                        else:
-                            best = analysis.select_learning_rate(
-                                sel, exp, bench.score_evals
-                            )
-                            _log(f"[{exp}] {opt}: selected lr {best:.3g}", log)
-                            submit(runner, bench, opt, best, "fresh")
-            if progress is not None:
-                progress(min(done, total), total, label)
-
-    # Worker processes finish in any order: the runs are sorted so that the
-    # summaries (their sums, the example runs they pick) and results.json do
-    # not depend on it.
+    failed = []
+    for run in planned:
+        result = finished.get(run.key)
+        if result is None:
+            failed.append({"label": run.label, "key": run.key, "spec": run.spec})
+            continue
+        spec = run.spec
+        if spec["kind"] == "synthetic":
+            syn_runs += result
+            continue
+        exp = spec["config"]["experiment"]
+        result = {**result, "phase": spec["phase"]}
+        result.pop("samples", None)
+        if spec["samples"]:
+            x = store.samples(run.key)
+            if x is not None:
+                samples[exp][spec["optimizer"]] = x
+        gan_runs[exp].append(result)
+    for f in failed:
+        f["error"] = _failure(store, f["key"])
+    # The plan's order is fixed, but sort anyway so that the summaries (their
+    # sums, the example runs they pick) never depend on it.
     syn_runs.sort(
         key=lambda r: (
             (r["kind"], r["loss"], r["label"])
@@ -373,18 +462,20 @@ def reproduce(
         for b in gans
     }
     verdicts = claims.evaluate_claims(syn, gan_summaries, preset)
+    claims.note_failures(verdicts, failed)
     results = {
         "meta": {
             "preset": preset.name,
             "description": preset.description,
-            "backend": backend,
+            "backend": keras.backend.backend(),
             "keras_version": keras.__version__,
             "keras_graft_version": __version__,
-            "git_commit": commit,
+            "git_commit": None,
             "seed_offset": seed_offset,
-            "workers": workers,
+            "workers": 1,
             "seconds": 0.0,
             "margin": preset.margin,
+            **(meta or {}),
         },
         "synthetic": syn,
         "gans": {
@@ -398,17 +489,75 @@ def reproduce(
             for b in gans
         },
         "claims": verdicts,
+        "failed_runs": [{k: f[k] for k in ("label", "key", "error")} for f in failed],
     }
     results = jsonable(results)
-    results["plots"] = plots.make_plots(results, samples, out_dir)
-    results["meta"]["seconds"] = time.perf_counter() - start
-    with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=None, separators=(",", ":"))
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
-        f.write(render_markdown(results))
-    for c in verdicts:
-        _log(f"Claim {c['id']}: {c['verdict']}", log)
-    _log(f"report written to {out_dir} in {results['meta']['seconds']:.1f} s", log)
+    results["plots"] = plots.make_plots(results, samples, store.folder)
+    return results
+
+
+def _failure(store: Any, key: str) -> str:
+    path = os.path.join(store.runs_dir, key + ".failed.json")
+    if not os.path.exists(path):
+        return "not run"
+    with open(path) as f:
+        return json.load(f)["error"]
+
+
+def report_from_folder(
+    out_dir: str | os.PathLike, preset: Preset | None = None
+) -> dict:
+    """Write the report of a folder again from its stored runs, training nothing.
+
+    Args:
+        out_dir (str | os.PathLike): A report folder of `reproduce`.
+        preset (Preset | None): Its preset (None: the named preset of its
+            manifest, with the manifest's configuration).
+
+    Returns:
+        dict: The results (as saved in ``results.json``).
+
+    Raises:
+        IncompatibleFolder: `preset` is not the folder's.
+    """
+    import keras
+
+    from keras_graft.experiments.store import RunStore
+
+    out_dir = os.fspath(out_dir)
+    with open(os.path.join(out_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    if preset is None:
+        preset = get_preset(manifest["preset"], manifest["seeds"])
+    offset, seeds = manifest["seed_offset"], manifest["seeds"]
+    backend = keras.backend.backend()
+    store = RunStore(out_dir, _manifest(preset, offset, backend, seeds))
+    finished = store.finished()
+    planned = plan_runs(preset, offset, finished)
+    for run in planned:
+        if run.key not in finished and os.path.exists(
+            os.path.join(store.runs_dir, run.key + ".failed.json")
+        ):
+            finished[run.key] = None
+    gans = tuple(
+        b
+        for b in preset.gans
+        if any(
+            r.spec["kind"] == "gan"
+            and r.spec["config"]["experiment"] == b.config.experiment
+            and r.key in finished
+            for r in planned
+        )
+    )
+    old = {}
+    if os.path.exists(os.path.join(out_dir, "results.json")):
+        with open(os.path.join(out_dir, "results.json")) as f:
+            old = json.load(f).get("meta", {})
+    keep = ("executor", "workers", "git_commit", "seconds")
+    results = write_report(
+        preset, store, offset, gans, finished, {k: old[k] for k in keep if k in old}
+    )
+    _save(results, out_dir)
     return results
 
 
@@ -435,4 +584,14 @@ def _cifar_available() -> bool:
         return False
 
 
-__all__ = ["SELECTION_SEED_BASE", "git_commit", "reproduce", "synthetic_jobs"]
+__all__ = [
+    "ATTEMPTS",
+    "EXECUTORS",
+    "SELECTION_SEED_BASE",
+    "execute",
+    "git_commit",
+    "report_from_folder",
+    "reproduce",
+    "synthetic_jobs",
+    "write_report",
+]

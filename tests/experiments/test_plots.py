@@ -20,6 +20,7 @@ pytestmark = pytest.mark.backend("jax")
 
 # `keras_graft.experiments.reproduce` is also the name of the function.
 rp = importlib.import_module("keras_graft.experiments.reproduce")
+experiment_runs = importlib.import_module("keras_graft.experiments.runs")
 
 SYNTHETIC_FILES = {
     "synthetic_grid.png",
@@ -57,7 +58,7 @@ def synthetic():
     )
     runs = []
     for key, cfg, rs in rp.synthetic_jobs(plan):
-        runs += rp._synthetic_job(key[0], cfg, rs)
+        runs += experiment_runs._synthetic_job(key[0], cfg, rs)
     return jsonable(analysis.summarize_synthetic(runs, plan))
 
 

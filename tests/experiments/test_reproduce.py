@@ -203,3 +203,141 @@ def test_bad_arguments_leave_nothing_behind(tmp_path):
     with pytest.raises(ValueError, match="`preset` must be one of .* preset='huge'"):
         reproduce("huge", tmp_path / "r", log=None)
     assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------ resume, Ray: the same report
+
+#: Timings: the only numbers a resumed or Ray run may change.
+TIMINGS = ("seconds", "steps_per_s")
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {
+            k: _without_timings(v)
+            for k, v in value.items()
+            if k not in TIMINGS and k not in ("executor", "workers")
+        }
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _command(out, *extra):
+    command = [sys.executable, "-m", "keras_graft", "reproduce", "--preset", "tiny"]
+    command += ["--backend", COMMAND_BACKEND, "--seed-offset", "3"]
+    return command + ["--workers", "2", "--out", str(out), *extra]
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("KERAS_BACKEND", None)
+    return env
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _children(pid):
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    if int(f.read().split(")")[-1].split()[1]) == pid:
+                        found.append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
+    """SIGKILL mid-run, the same command again: the uninterrupted run's report.
+
+    The runs stored before the kill are not trained again (their files are
+    not rewritten); the workers die with the parent.
+    """
+    import time
+
+    _, reference = tiny_run
+    out = tmp_path / "killed"
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        _command(out),
+        env=_env(),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    runs = out / "runs"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        done = [p for p in runs.glob("*.json")] if runs.exists() else []
+        if len(done) >= 4:
+            break
+        time.sleep(0.2)
+    workers = _children(proc.pid)
+    proc.kill()
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
+    assert 4 <= len(before), proc.stderr.read()[-2000:]
+    assert not (out / "results.json").exists(), "the run finished before the kill"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers), "a worker outlived its killed parent"
+
+    rerun_start = time.perf_counter()
+    again = subprocess.run(
+        _command(out), env=_env(), cwd=ROOT, capture_output=True, text=True
+    )
+    rerun = time.perf_counter() - rerun_start
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"resuming: {len(before)} run(s) already stored" in again.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
+    assert {k: after[k] for k in before} == before  # not trained again
+    assert len(after) > len(before)
+    saved = json.loads((out / "results.json").read_text())
+    expected = json.loads((reference / "results.json").read_text())
+    assert _without_timings(saved) == _without_timings(expected)
+    print(
+        f"killed after {len(before)} of {len(after)} runs; the rerun took "
+        f"{rerun:.1f} s, the killed run {rerun_start - start:.1f} s before it"
+    )
+
+
+def test_another_preset_s_folder_is_refused_in_one_line(tiny_run):
+    _, reference = tiny_run
+    command = _command(reference)
+    command[command.index("3")] = "4"  # another seed offset
+    proc = subprocess.run(
+        command, env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    (line,) = [x for x in proc.stderr.splitlines() if "error:" in x]
+    assert "argument --out:" in line and "seed_offset is 3 there, 4 here" in line
+    assert "--fresh" in line
+
+
+def test_the_tiny_preset_through_ray_equals_the_local_executor(tiny_run, tmp_path):
+    _, reference = tiny_run
+    out = tmp_path / "ray"
+    proc = subprocess.run(
+        _command(out, "--executor", "ray"),
+        env=_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["meta"]["executor"].startswith("Ray: 2 CPU(s), 0 GPU(s), 1 node(s)")
+    expected = json.loads((reference / "results.json").read_text())
+    assert _without_timings(saved) == _without_timings(expected)
