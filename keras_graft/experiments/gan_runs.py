@@ -59,7 +59,9 @@ class GANConfig:
         optimizers (tuple[str, ...]): The optimizers compared.
         metric (str): "digits" (classifier features; InceptionV3 for
             CIFAR-10) or "pixels" (random projection; tests only).
-        steps_per_execution (int): Passed to `GAN.compile`.
+        steps_per_execution (int): Passed to `GAN.compile` where the backend
+            allows it (`execution_steps`); the pace logs are kept every this
+            many steps on every backend.
         num_train (int | None): Real examples used (None: all).
         mixture_std (float): Standard deviation of each mode of a planar
             mixture (the coverage radius is 3 of them).
@@ -267,15 +269,45 @@ class _Evaluator:
         }
 
 
-class _LogCollector(keras.callbacks.Callback):
-    """Keeps the per-batch logs (pace and losses) of a `fit`."""
+#: The most steps per compiled call each backend's `fit` accepts (Keras's
+#: PyTorch trainer runs one step per call).
+_MAX_STEPS_PER_EXECUTION = {"torch": 1}
 
-    def __init__(self) -> None:
+
+def execution_steps(config: GANConfig) -> int:
+    """Steps per compiled call on the running backend.
+
+    ``config.steps_per_execution`` where the backend allows it, else as many
+    as it allows. The results do not depend on it: the logs are kept every
+    ``config.steps_per_execution`` steps either way.
+
+    Args:
+        config (GANConfig): The benchmark.
+
+    Returns:
+        int: The ``steps_per_execution`` given to `GAN.compile`.
+    """
+    limit = _MAX_STEPS_PER_EXECUTION.get(keras.backend.backend())
+    spe = config.steps_per_execution
+    return spe if limit is None else min(spe, limit)
+
+
+class _LogCollector(keras.callbacks.Callback):
+    """Keeps the logs (pace and losses) of every `every`-th step of a `fit`.
+
+    With ``steps_per_execution = k`` Keras calls back once per k steps, at the
+    last step of each call; keeping every `every`-th step (a multiple of k)
+    keeps the same rows whatever k the backend runs with.
+    """
+
+    def __init__(self, every: int) -> None:
         super().__init__()
+        self.every = every
         self.rows: list[dict] = []
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.rows.append({k: float(v) for k, v in (logs or {}).items()})
+        if (batch + 1) % self.every == 0:
+            self.rows.append({k: float(v) for k, v in (logs or {}).items()})
 
 
 def run_gan(
@@ -330,7 +362,7 @@ def run_gan(
         gradient_penalty=config.gradient_penalty,
         d_steps=config.d_steps,
         update=config.update,
-        steps_per_execution=config.steps_per_execution,
+        steps_per_execution=execution_steps(config),
         run_eagerly=config.run_eagerly,
     )
     evaluate = _Evaluator(config, info)
@@ -339,7 +371,7 @@ def run_gan(
     per_fit = config.eval_every * config.batch_size
     epochs = config.steps * config.batch_size // len(x) + 1
     order = np.concatenate([rng.permutation(len(x)) for _ in range(epochs)])
-    collector = _LogCollector()
+    collector = _LogCollector(config.steps_per_execution)
     evals, eval_steps, train_seconds = [], [], 0.0
     samples, diverged = None, False
     for k in range(config.steps // config.eval_every):
