@@ -6,7 +6,8 @@
   (`Run`, `plan_runs`; `report_from_folder` reports on a folder again).
 - `SyntheticConfig`, `SyntheticRun`, `train_synthetic`, `classify`: the
   synthetic framework (linear generator, cubic discriminator, K orthonormal
-  modes), trained by the optimizers of Keras and keras_graft, vectorized on JAX.
+  modes), trained by the optimizers of Keras and keras_graft, vectorized on JAX
+  and PyTorch.
 - `GANConfig`, `run_gan`: GANs through `keras_graft.GAN.fit` (ring, grid,
   digits, CIFAR-10).
 - `stats`: the intervals behind the verdicts; `claims`: each claim with its

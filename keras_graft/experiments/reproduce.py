@@ -325,6 +325,7 @@ def reproduce(
     stored = len(store.finished())
     if stored:
         _log(f"resuming: {stored} run(s) already stored in {out_dir}", notices)
+    slow_synthetic(preset, backend, notices)
     gans = _available_gans(preset, notices)
     if any(
         b.config.experiment == "digits" and b.config.metric == "digits" for b in gans
@@ -362,6 +363,31 @@ def reproduce(
         )
     _log(f"report written to {out_dir} in {results['meta']['seconds']:.1f} s", log)
     return results
+
+
+def slow_synthetic(preset: Preset, backend: str, notices: Any) -> bool:
+    """Say up front when this backend trains the synthetic runs one at a time.
+
+    Args:
+        preset (Preset): The preset.
+        backend (str): The Keras backend.
+        notices (Any): The stream for the line (None: silent).
+
+    Returns:
+        bool: Whether the line was due.
+    """
+    from keras_graft._backend import backend_module
+
+    if backend_module("keras_graft.experiments._backend").VECTORIZED:
+        return False
+    runs = sum(len(group) for _, _, group in synthetic_jobs(preset.synthetic))
+    _log(
+        f"note: on {backend} the {runs} synthetic runs train one after another, "
+        "not a group at once as on jax and torch (25-35x slower per run at the "
+        "default's size): KERAS_BACKEND=jax or torch finishes much sooner",
+        notices,
+    )
+    return True
 
 
 def _available_gans(preset: Preset, log: Any) -> tuple:
@@ -592,6 +618,7 @@ __all__ = [
     "git_commit",
     "report_from_folder",
     "reproduce",
+    "slow_synthetic",
     "synthetic_jobs",
     "write_report",
 ]

@@ -16,8 +16,9 @@ The losses and their gradients are written in closed form with `keras.ops`
 backend and the tests check them against numpy. The updates are made by the
 optimizers of Keras and keras_graft themselves. On JAX a whole chunk of steps
 of many runs at once is one compiled call (`optimizer.stateless_apply` inside
-`jax.lax.scan`, vectorized over runs with `jax.vmap`); on TensorFlow and torch
-a plain loop runs the same step.
+`jax.lax.scan`, vectorized over runs with `jax.vmap`); on PyTorch a chunk of
+steps is vectorized over runs with `torch.func.vmap`; on TensorFlow a plain
+loop runs the same step, run after run.
 
 The learning rate of every player decays linearly to zero over the run
 (`linear_decay`), the same for every optimizer: with a constant rate the
@@ -632,7 +633,8 @@ def train_loop(
     progress: Callable[[int], None] | None,
     compile_step: Callable[[Callable], Callable],
 ) -> SyntheticResult:
-    """Train one run with a plain loop of `optimizer.apply` (TensorFlow, torch).
+    """Train one run with a plain loop of `optimizer.apply` (TensorFlow; torch's
+    fallback).
 
     `compile_step` wraps the step function as the backend needs (a
     `tf.function`, `torch.no_grad`).

@@ -28,6 +28,9 @@ _g_gradients = synthetic._g_gradients
 _recovered_counts = synthetic._recovered_counts
 _results = synthetic._results
 
+#: Whether `train_group` trains a group of runs at once (a `jax.vmap`-ed scan).
+VECTORIZED = True
+
 
 def init_worker() -> None:
     """Nothing to set in a worker process on JAX."""

@@ -8,6 +8,9 @@ import tensorflow as tf
 
 from keras_graft.experiments import synthetic
 
+#: Whether `train_group` trains a group of runs at once (one run after another).
+VECTORIZED = False
+
 
 def train_group(
     config: synthetic.SyntheticConfig,

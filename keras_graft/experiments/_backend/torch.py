@@ -54,6 +54,9 @@ _results = synthetic._results
 # cannot batch (`_foreach_*` ops, a host read of the scales, the fused rules).
 _UNBATCHABLE = ("update_step", "squared_norms", "apply_scaled")
 
+#: Whether `train_group` trains a group of runs at once (`torch.func.vmap`).
+VECTORIZED = True
+
 
 def init_worker() -> None:
     """One intra-op thread: the workers already use every core between them."""
