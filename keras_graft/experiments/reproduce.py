@@ -45,6 +45,7 @@ from keras_graft.experiments.runs import (
     plain,
     plan_runs,
     synthetic_jobs,
+    synthetic_runs,
 )
 
 #: Executors of `reproduce`.
@@ -163,13 +164,14 @@ def execute(
     from keras_graft.experiments.workers import stop_on_sigterm
 
     finished: dict[str, Any] = store.finished()
+    synthetic = synthetic_runs(preset.synthetic, seed_offset)  # made once
     tries: dict[str, int] = {}
     running: dict[str, Run] = {}
     restore = stop_on_sigterm()
     try:
         with executor:
             while True:
-                planned = plan_runs(preset, seed_offset, finished, gans)
+                planned = plan_runs(preset, seed_offset, finished, gans, synthetic)
                 todo = [
                     r for r in planned if r.key not in finished and r.key not in running
                 ]

@@ -326,6 +326,7 @@ def plan_runs(
     seed_offset: int,
     finished: Mapping[str, Any],
     gans: tuple | None = None,
+    synthetic: list[Run] | None = None,
 ) -> list[Run]:
     """Every run a preset asks for, given the results finished so far.
 
@@ -336,6 +337,9 @@ def plan_runs(
             (None for a run that failed).
         gans (tuple[GANBenchmark, ...] | None): The benchmarks to run (None:
             the preset's).
+        synthetic (list[Run] | None): The preset's `synthetic_runs`, which
+            depend on no result (None: made here; a caller that plans after
+            every result passes them once made).
 
     Returns:
         list[Run]: The GAN runs (each optimizer's search, then its fresh
@@ -345,7 +349,9 @@ def plan_runs(
     for bench in preset.gans if gans is None else gans:
         for opt in bench.config.optimizers:
             runs += _search(bench, opt, seed_offset, finished)
-    return runs + synthetic_runs(preset.synthetic, seed_offset)
+    if synthetic is None:
+        synthetic = synthetic_runs(preset.synthetic, seed_offset)
+    return runs + synthetic
 
 
 __all__ = [
