@@ -11,7 +11,10 @@ with ``KERAS_BACKEND`` set (the backend is fixed when keras is imported):
 2. the optimizer benchmark (``benchmarks/optimizer_step.py --single``) and the
    GAN step benchmark (``benchmarks/gan_step.py``), with their ratio lines;
 3. a short ``keras-graft reproduce --preset tiny`` (claim verdicts and wall
-   time), or with ``--reproduce smoke`` one short ``keras-graft train`` run of
+   time; its runs placed by the executor, several per GPU), or with
+   ``--reproduce default`` the whole default preset (the goal on one
+   H100-class GPU: under a minute; use ``--reproduce-seeds 0`` and a longer
+   ``--timeout``), or with ``--reproduce smoke`` one short ``keras-graft train`` run of
    the synthetic experiment instead (what ``--quick`` uses: the tiny preset
    takes minutes on a loaded 2-core CPU);
 
@@ -20,7 +23,7 @@ then writes ``gpu_check_report.md`` (and the same numbers as
 versions), and per backend the device found and used, the benchmark ratios,
 the reproduce timing and verdicts, and PASS/FAIL of each step. Every step's
 full output is kept in ``--out/logs``, the reproduce report folders in
-``--out/reproduce_<backend>``.
+``--out/reproduce_<backend>_<mode>``.
 
 The device probe runs in the optimizer benchmark's process, just before it
 (the device reported is the one that benchmark ran on). ``--skip STEP``
@@ -427,20 +430,20 @@ def check_backend(backend: str, args: argparse.Namespace, out_dir: str) -> dict:
         info["mode"] = mode
         info["command"] = "-"
         return result
-    if mode == "tiny":
-        folder = os.path.join(out_dir, f"reproduce_{backend}")
+    if mode in ("tiny", "default"):
+        # The executor places the runs (several per GPU), as a user's run does.
+        folder = os.path.join(out_dir, f"reproduce_{backend}_{mode}")
         cmd = [
             py,
             "-m",
             "keras_graft",
             "reproduce",
             "--preset",
-            "tiny",
+            mode,
             "--backend",
             backend,
-            "--workers",
-            "1",
             "--quiet",
+            "--fresh",
             "--out",
             folder,
         ]
@@ -664,10 +667,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--reproduce",
-        choices=("tiny", "smoke"),
+        choices=("tiny", "default", "smoke"),
         default=None,
-        help="tiny: keras-graft reproduce --preset tiny; smoke: one "
-        "short keras-graft train run (default: tiny, smoke with "
+        help="tiny or default: keras-graft reproduce with that preset; smoke: "
+        "one short keras-graft train run (default: tiny, smoke with "
         "--quick)",
     )
     parser.add_argument(

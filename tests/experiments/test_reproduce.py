@@ -17,6 +17,7 @@ import pytest
 
 from keras_graft.experiments import analysis, claims, report, reproduce
 from keras_graft.experiments.presets import get_preset
+from tests.experiments.processes import children, gone_within
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -235,27 +236,6 @@ def _env():
     return env
 
 
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _children(pid):
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    if int(f.read().split(")")[-1].split()[1]) == pid:
-                        found.append(int(name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return found
-
-
 def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
     """SIGKILL mid-run, the same command again: the uninterrupted run's report.
 
@@ -282,16 +262,13 @@ def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
         if len(done) >= 4:
             break
         time.sleep(0.2)
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     proc.kill()
     proc.wait()
     before = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
     assert 4 <= len(before), proc.stderr.read()[-2000:]
     assert not (out / "results.json").exists(), "the run finished before the kill"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(p) for p in workers):
-        time.sleep(0.2)
-    assert not any(_alive(p) for p in workers), "a worker outlived its killed parent"
+    assert gone_within(workers, 10), "a worker outlived its killed parent"
 
     rerun_start = time.perf_counter()
     again = subprocess.run(

@@ -15,6 +15,7 @@ import pytest
 
 from keras_graft.experiments import workers
 from keras_graft.experiments.workers import LocalExecutor, Slot, placement
+from tests.experiments.processes import children, gone_within
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -152,33 +153,20 @@ def _start(tmp_path):
         start_new_session=True,  # its own process group, as a terminal gives it
     )
     deadline = time.monotonic() + 120
-    children = []
+    found = []
     while time.monotonic() < deadline and proc.poll() is None:
-        children = _workers_of(proc.pid)
-        if len(children) >= 2:
+        found = _workers_of(proc.pid)
+        if len(found) >= 2:
             break
         time.sleep(0.2)
-    assert len(children) >= 2, proc.communicate()[1][-2000:]
+    assert len(found) >= 2, proc.communicate()[1][-2000:]
     time.sleep(3.0)  # the workers are busy importing or training
-    return proc, _children(proc.pid)
-
-
-def _children(pid):
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    if int(f.read().split(")")[-1].split()[1]) == pid:
-                        found.append(int(name))
-            except (OSError, IndexError, ValueError):
-                pass
-    return found
+    return proc, children(proc.pid)
 
 
 def _workers_of(pid):
     out = []
-    for child in _children(pid):
+    for child in children(pid):
         try:
             with open(f"/proc/{child}/cmdline", "rb") as f:
                 if b"spawn_main" in f.read():
@@ -188,30 +176,13 @@ def _workers_of(pid):
     return out
 
 
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _gone_within(pids, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not any(_alive(p) for p in pids):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.backend("torch")
 @pytest.mark.parametrize(
     "how",
     ["SIGINT to the group", "SIGTERM to the parent", "SIGKILL of the parent"],
 )
 def test_no_worker_outlives_the_command(tmp_path, how):
-    proc, children = _start(tmp_path)
+    proc, pids = _start(tmp_path)
     if how == "SIGINT to the group":
         os.killpg(proc.pid, signal.SIGINT)
     elif how == "SIGTERM to the parent":
@@ -223,7 +194,7 @@ def test_no_worker_outlives_the_command(tmp_path, how):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert _gone_within([proc.pid, *children], 10), how
+    assert gone_within([proc.pid, *pids], 10), how
     if how != "SIGKILL of the parent":
         assert proc.returncode == 130
         assert "stopped; the finished runs are kept in" in err
