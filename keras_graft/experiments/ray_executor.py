@@ -21,10 +21,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from keras_graft.experiments.workers import GPU_ENV, QUIET_ENV, SINGLE_THREAD_ENV
-
-#: Runs per GPU when not given (as the local executor).
-RUNS_PER_GPU = 4
+from keras_graft.experiments.workers import (
+    GPU_ENV,
+    QUIET_ENV,
+    RUNS_PER_GPU,
+    SINGLE_THREAD_ENV,
+)
 
 
 def _ray_call(fn: Callable, args: tuple) -> Any:
@@ -33,19 +35,6 @@ def _ray_call(fn: Callable, args: tuple) -> Any:
 
     backend_module("keras_graft.experiments._backend").init_worker()
     return fn(*args)
-
-
-def ray_available() -> bool:
-    """Whether Ray can be imported here.
-
-    Returns:
-        bool: True when ``import ray`` works.
-    """
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class RayExecutor:
@@ -60,7 +49,7 @@ class RayExecutor:
             ``"ray://host:10001"``); None starts a local Ray instance (or
             joins the one ``RAY_ADDRESS`` names).
         runs_per_gpu (int | None): Tasks sharing one GPU (None:
-            `RUNS_PER_GPU`).
+            `workers.RUNS_PER_GPU`, as the local executor).
         num_cpus (int | None): CPUs of a local instance (None: all).
         verbose (bool): Show the tasks' output and Ray's logs.
     """
@@ -160,4 +149,4 @@ class RayExecutor:
             return key, False, f"{type(e).__name__}: {e}"
 
 
-__all__ = ["RUNS_PER_GPU", "RayExecutor", "ray_available"]
+__all__ = ["RayExecutor"]

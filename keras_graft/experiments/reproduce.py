@@ -153,7 +153,8 @@ def execute(
         executor (Any): A `LocalExecutor` or `RayExecutor` (entered here).
         gans (tuple[GANBenchmark, ...]): The benchmarks to run.
         log (Any): A text stream for a line per finished run (None: silent).
-        errors (Any): A text stream for a line per failed try (None: silent).
+        errors (Any): A text stream for a line per failed try and the number
+            of runs resumed (None: silent).
         progress (Callable[[float, float, str], None] | None): Called as
             ``progress(done, total, label)`` (estimated work) after each run;
             the runs already stored count as done.
@@ -164,6 +165,11 @@ def execute(
     from keras_graft.experiments.workers import stop_on_sigterm
 
     finished: dict[str, Any] = store.finished()
+    if finished:
+        _log(
+            f"resuming: {len(finished)} run(s) already stored in {store.folder}",
+            errors,
+        )
     synthetic = synthetic_runs(preset.synthetic, seed_offset)  # made once
     tries: dict[str, int] = {}
     running: dict[str, Run] = {}
@@ -324,9 +330,6 @@ def reproduce(
         f"{runner.description}, seed offset {seed_offset}",
         log,
     )
-    stored = len(store.finished())
-    if stored:
-        _log(f"resuming: {stored} run(s) already stored in {out_dir}", notices)
     slow_synthetic(preset, backend, notices)
     gans = _available_gans(preset, notices)
     if any(

@@ -59,19 +59,6 @@ class Stopped(KeyboardInterrupt):
     """A stop signal (SIGTERM) reached the parent; raised like Ctrl-C."""
 
 
-def default_workers() -> int:
-    """The number of cores this process may use.
-
-    Returns:
-        int: ``len(os.sched_getaffinity(0))`` where available, else
-        ``os.cpu_count()`` (at least 1).
-    """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _cores() -> list[int]:
     try:
         return sorted(os.sched_getaffinity(0))
@@ -424,7 +411,6 @@ __all__ = [
     "LocalExecutor",
     "Slot",
     "Stopped",
-    "default_workers",
     "placement",
     "stop_on_sigterm",
     "visible_gpus",
