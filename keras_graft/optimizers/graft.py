@@ -127,6 +127,42 @@ class Graft(GraftedOptimizer):
         )
         return self._sum_of_squares(magnitude_step), direction_step
 
+    def set_weights(self, weights):
+        """Set every variable that `variables` lists, in order: the graft's own,
+        then the magnitude child's, then the direction child's.
+
+        Every shape is checked before anything is assigned, so a bad list
+        leaves the optimizer as it was.
+
+        Raises:
+            ValueError: the optimizer is not built, `weights` has another
+                length than `variables`, or a shape differs.
+        """
+        if not self.built:
+            raise ValueError(
+                f"Cannot set the weights of Graft '{self.name}' before it is "
+                "built: call `optimizer.build(trainable_variables)` first."
+            )
+        variables = self.variables
+        weights = list(weights)
+        if len(weights) != len(variables):
+            raise ValueError(
+                f"Argument `weights` must hold {len(variables)} arrays for Graft "
+                f"'{self.name}' (its own {len(self._variables)}, then its "
+                f"children's {len(self.magnitude.variables)} and "
+                f"{len(self.direction.variables)}, as `variables` lists them); "
+                f"received {len(weights)}."
+            )
+        for i, (variable, weight) in enumerate(zip(variables, weights)):
+            if tuple(variable.shape) != tuple(ops.shape(weight)):
+                raise ValueError(
+                    f"Argument `weights`: entry {i} has shape "
+                    f"{tuple(ops.shape(weight))}; variable {variable.path!r} "
+                    f"has shape {tuple(variable.shape)}."
+                )
+        for variable, weight in zip(variables, weights):
+            variable.assign(weight)
+
     def save_own_variables(self, store):
         # The children save their own variables (they are attributes).
         for i, variable in enumerate(self._variables):
