@@ -12,10 +12,16 @@ the median over the timed chunks is reported:
   `stateless_apply`, or plain torch autograd), fed the same numpy batches;
   it reads its loss back only after the first and the last step;
 * `hand, read each step`: the same loop reading its loss back after every
-  step, as `GAN.fit` reads its non-finite flag (one scalar) after every
-  call. On a CPU the two hand loops run alike; on a GPU the read makes the
-  host wait for each step before it queues the next (measured on an H200,
-  JAX: `GAN.fit` at 0.33-0.52x the hand loop, in `docs/results.md`);
+  step. On a CPU the two hand loops run alike; on a GPU the read makes the
+  host wait for each step before it queues the next;
+* `fit 0.1, read each call`: `GAN.fit` as keras_graft 0.1 ran it, reading
+  its non-finite flag back in the training thread after every train call
+  (measured on an H200, JAX: 0.58-0.59x the hand loop). `GAN.fit` now leaves
+  the flag on the device and reads it where Keras reads the logs anyway:
+  this row is the before, `fit, pace on` the after, side by side;
+* `fit, spe=N` (JAX, TensorFlow): `GAN.fit` with `steps_per_execution=N`
+  (`--spe`, default 4): N steps per train call, one dispatch and one
+  callback call per N steps;
 * `keras Model.fit` (TensorFlow and PyTorch): the hand loop's step as the
   `train_step` of a minimal `keras.Model` subclass (keras.io's GAN pattern,
   two `Mean` metrics), trained by `fit` on the same array as `GAN.fit`: what
@@ -29,10 +35,10 @@ per epoch), not once every `--chunk` steps, so two rates are reported:
 
 * `steps/s`: the steady training rate, timed from the end of a chunk's first
   step to the end of its last (for `fit`, in a callback's
-  `on_train_batch_end`, which runs after the step's non-finite check read
-  the step's flag back, i.e. once the step is done; for the hand-written
-  loops, after blocking on the first step's loss). The iterator, the
-  callbacks and the flag read between steps are in it. The timing callback
+  `on_train_batch_end`, which Keras calls with the step's logs read back,
+  i.e. once the step is done; for the hand-written loops, after blocking on
+  the first step's loss; with `steps_per_execution=N`, from the end of the
+  first call's N steps). The iterator and the callbacks are in it. The timing callback
   is marked `async_safe`, as Keras's own callbacks are: otherwise Keras
   would read every log value back to the host after every step, in the
   training thread, which costs any model's `fit` a wait per log value on a
@@ -183,7 +189,7 @@ def hand_tensorflow(g, d, read_each_step=False):
             if i == 0:
                 first = time.perf_counter()
         float(out[0])
-        return first
+        return first, 1
 
     return run
 
@@ -202,7 +208,7 @@ def hand_torch(g, d, read_each_step=False):
             if i == 0:
                 first = time.perf_counter()
         float(out[0].detach())
-        return first
+        return first, 1
 
     return run
 
@@ -265,7 +271,7 @@ def hand_jax(g, d, read_each_step=False):
                 first = time.perf_counter()
         state[0] = s
         float(loss)
-        return first
+        return first, 1
 
     return run
 
@@ -322,14 +328,43 @@ class _FirstStepEnd(keras.callbacks.Callback):
 
     async_safe = True
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.first = None
+
     def on_train_batch_end(self, batch, logs=None):
-        if batch == 0:
-            self.first = time.perf_counter()
+        if self.first is None:  # batch 0, or `steps_per_execution - 1`
+            self.first = (time.perf_counter(), batch + 1)
 
 
-def fit_runner(g, d, track_pace: bool):
-    gan = keras_graft.GAN(g, d, seed=0)
-    gan.compile(adam(), adam(), loss="non_saturating", track_pace=track_pace)
+class ReadEachCallGAN(keras_graft.GAN):
+    """`GAN.fit` as in keras_graft 0.1: the non-finite flag read back to the
+    host in the training thread after every train call (the step waits)."""
+
+    def make_train_function(self, force=False):
+        fn = super().make_train_function(force=force)
+        if getattr(fn, "_reads", False):
+            return fn
+
+        def reading(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            code, _ = self._nonfinite_pending
+            float(ops.convert_to_numpy(code))
+            return out
+
+        reading._reads = True
+        self.train_function = reading
+        return reading
+
+
+def fit_runner(g, d, track_pace: bool, cls=keras_graft.GAN, spe: int = 1):
+    gan = cls(g, d, seed=0)
+    gan.compile(
+        adam(),
+        adam(),
+        loss="non_saturating",
+        track_pace=track_pace,
+        steps_per_execution=spe,
+    )
     return model_runner(gan)
 
 
@@ -360,6 +395,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=40, help="steps per timed chunk")
     parser.add_argument("--repeats", type=int, default=5, help="timed chunks per run")
     parser.add_argument(
+        "--spe",
+        type=int,
+        default=4,
+        help="steps_per_execution of the `fit, spe=N` run (JAX, TensorFlow); "
+        "the run is left out unless N divides --chunk and is smaller",
+    )
+    parser.add_argument(
         "--tiny",
         action="store_true",
         help="the same layers with 2 channels at most and a batch of 8: the "
@@ -382,9 +424,21 @@ def main(argv: list[str] | None = None) -> None:
     makers = [
         ("fit, pace on", lambda g, d: fit_runner(g, d, True)),
         ("fit, pace off", lambda g, d: fit_runner(g, d, False)),
+        (
+            "fit 0.1, read each call",
+            lambda g, d: fit_runner(g, d, True, cls=ReadEachCallGAN),
+        ),
         ("hand loop", hand),
         ("hand, read each step", lambda g, d: hand(g, d, read_each_step=True)),
     ]
+    fits = args.chunk % args.spe == 0 and 1 < args.spe < args.chunk
+    if backend != "torch" and fits:  # Keras's torch trainer takes only 1
+        makers.append(
+            (
+                f"fit, spe={args.spe}",
+                lambda g, d: fit_runner(g, d, True, spe=args.spe),
+            )
+        )
     if backend in ("tensorflow", "torch"):
         makers.append(("keras Model.fit", lambda g, d: model_runner(keras_model(g, d))))
     runs = {}
@@ -403,9 +457,9 @@ def main(argv: list[str] | None = None) -> None:
     for _ in range(args.repeats):
         for name, run in runs.items():
             start = time.perf_counter()
-            first = run(batches)
+            first, done = run(batches)
             end = time.perf_counter()
-            steady[name].append((end - first) / (args.chunk - 1))
+            steady[name].append((end - first) / (args.chunk - done))
             whole[name].append(end - start)
 
     step_s = {name: statistics.median(t) for name, t in steady.items()}
@@ -427,14 +481,14 @@ def main(argv: list[str] | None = None) -> None:
         f"chunk={args.chunk} steps  median of {args.repeats}"
     )
     print(
-        f"{'run':<22}{'steps/s':>8}{'vs hand':>10}{'range':>13}"
+        f"{'run':<26}{'steps/s':>8}{'vs hand':>10}{'range':>13}"
         f"{'whole call':>12}{'vs hand':>10}{'setup ms':>10}"
     )
     for name in runs:
         setup_ms = 1e3 * (call_s[name] - args.chunk * step_s[name])
         low, high = min(paired[name]), max(paired[name])
         print(
-            f"{name:<22}{rate[name]:>8.1f}"
+            f"{name:<26}{rate[name]:>8.1f}"
             f"{statistics.median(paired[name]):>9.2f}x"
             f"{f'{low:.2f}-{high:.2f}':>13}"
             f"{call_rate[name]:>12.1f}"

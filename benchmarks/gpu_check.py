@@ -218,7 +218,8 @@ def parse_gan(output: str) -> dict[str, dict[str, float]]:
     """
     runs = {}
     for line in output.splitlines():
-        m = re.match(rf"^([A-Za-z][\w ,().]*?)\s{{2,}}({_NUMBER})\s+({_NUMBER})x", line)
+        row = rf"^([A-Za-z][\w ,().=]*?)\s{{2,}}({_NUMBER})\s+({_NUMBER})x"
+        m = re.match(row, line)
         if m:
             runs[m.group(1)] = {
                 "steps_per_s": float(m.group(2)),

@@ -68,6 +68,7 @@ def test_gan_step_tiny_has_every_run_and_pairs_them_with_the_hand_loop():
     rows = (
         "fit, pace on",
         "fit, pace off",
+        "fit 0.1, read each call",
         "hand loop",
         "hand, read each step",
         "keras Model.fit",

@@ -4,9 +4,11 @@ Inside the (jitted) step, `any_nonfinite` tells whether a player's losses or
 gradients hold a NaN or Inf, and `NonFiniteFlags` (a metric, so that it is
 threaded through the step's state on every backend and reset every epoch)
 records which player went bad first and at which step. Its two values travel in
-the step's logs under `CODE` and `STEP`; `checked_train_function` wraps the
-train function so that, after every call, it takes them out of the logs and
-raises `FloatingPointError` naming the player and the step.
+the step's logs under `CODE` and `STEP`; `flags_out_of_logs` wraps the train
+function so that, after every call, it takes them out of the logs (without
+reading them), and the callback `NonFiniteCheck` reads them where Keras reads
+the logs anyway and raises `FloatingPointError` naming the player and the
+step. No step waits on the host for the check.
 
 Only players whose optimizer does not skip non-finite steps are checked
 (`skips_nonfinite`): `skip_nonfinite=True` of the keras_graft optimizers, or a
@@ -82,39 +84,69 @@ class NonFiniteFlags(keras.metrics.Metric):
         return {CODE: self.result(), STEP: ops.copy(self.step.value)}
 
 
-def checked_train_function(
-    inner: Callable,
-    restore_state: Callable,
-    players: Callable[[], dict],
-) -> Callable:
-    """`inner` (a train function), raising after a call with a non-finite step.
+def flags_out_of_logs(inner: Callable, keep: Callable) -> Callable:
+    """`inner` (a train function) with the flags taken out of its logs.
 
-    The flag is read back after every call (one step, or
-    `steps_per_execution` steps): training stops at the call that had the
-    first non-finite loss. The read is a sync point, but JAX and torch sync
-    there anyway, and on TensorFlow it measured no slower than reading it
-    every 16 calls (`benchmarks/gan_step.py`).
-
-    Args:
-        inner (Callable): the train function Keras made.
-        restore_state (Callable): `restore_state(out)` writes a step's output
-            state into the variables before raising (JAX; a no-op elsewhere).
-        players (Callable[[], dict]): `{"discriminator": opt, "generator": opt}`
-            for the message.
+    Nothing is read back here: the two tensors are handed to `keep(code, step)`
+    as they are, and `NonFiniteCheck` reads them when Keras reads the logs
+    anyway. The flags are sticky within an epoch (`NonFiniteFlags`), so the
+    values of any later call still name the first bad step.
     """
 
-    def checked(*args, **kwargs):
+    def without_flags(*args, **kwargs):
         out = inner(*args, **kwargs)
         # (logs, state) on JAX, logs elsewhere; the flags leave the logs here.
         logs = out[0] if isinstance(out, tuple) else out
         code = logs.pop(CODE, None)
         step = logs.pop(STEP, None)
-        if code is not None and _as_int(code):
-            restore_state(out)
-            raise_nonfinite(_as_int(code), _as_int(step), players())
+        if code is not None:
+            keep(code, step)
         return out
 
-    return checked
+    return without_flags
+
+
+class NonFiniteCheck(keras.callbacks.Callback):
+    """Raises `FloatingPointError` once a checked player's loss went non-finite.
+
+    It reads the flags of the latest train call (`pending()`: the two tensors
+    `flags_out_of_logs` kept, or `None`) where Keras reads every step's logs
+    anyway: after each step in `on_train_batch_end`, which Keras runs in the
+    training thread on TensorFlow, with `verbose=1` or with a callback of its
+    own at batch end, and otherwise (JAX and PyTorch) on a worker thread,
+    whose exception Keras raises in the training thread a step or a few
+    later; and at the end of each epoch, at the latest. So a step never waits
+    on this check, and training stops after at most the few steps in flight
+    (on NaN weights: the bad step's update has been applied), never after
+    the epoch's end.
+
+    Args:
+        pending (Callable[[], tuple | None]): the latest `(code, step)`.
+        players (Callable[[], dict]): `{"discriminator": opt, "generator":
+            opt}` for the message.
+    """
+
+    async_safe = True
+
+    def __init__(self, pending: Callable, players: Callable[[], dict]):
+        super().__init__()
+        self._pending = pending
+        self._players = players
+
+    def check(self) -> None:
+        """Raise if the latest flags say a checked player went non-finite."""
+        flags = self._pending()
+        if flags is None:
+            return
+        code, step = flags
+        if _as_int(code):
+            raise_nonfinite(_as_int(code), _as_int(step), self._players())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.check()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.check()
 
 
 def _as_int(value) -> int:

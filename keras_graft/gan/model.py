@@ -9,6 +9,7 @@ checked in `_config.py`, the players in `_players.py`, the non-finite check in
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Sequence
 
 import keras
@@ -35,6 +36,10 @@ gan_backend = backend_module("keras_graft.gan._backend")
 
 __all__ = ["GAN", "UPDATES"]
 _PACE_EPS = 1e-30
+#: `keras.Model.fit`'s arguments after `self`, to find `callbacks` however given.
+_FIT_SIGNATURE = inspect.signature(keras.Model.fit).replace(
+    parameters=list(inspect.signature(keras.Model.fit).parameters.values())[1:]
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_graft")
@@ -241,11 +246,17 @@ class GAN(keras.Model):
         penalty) or one of its gradients is NaN or Inf at some step and that
         player's optimizer does not skip non-finite steps (`skip_nonfinite=True`
         of the keras_graft optimizers, or a `LossScaleOptimizer`), `fit` raises
-        FloatingPointError naming the player and the step right after that
-        step's train function returns, on every backend: no later step runs
-        (with `steps_per_execution=k`, none after the execution holding it).
-        With skipping optimizers, training goes on and the optimizers count
-        the skipped steps.
+        FloatingPointError naming the player and the first bad step, on every
+        backend. The check stays on the device and is read where Keras reads
+        the step's logs anyway, so no step waits for it: right after the bad
+        step on TensorFlow, with `verbose=1` or with a callback that has its
+        own `on_train_batch_end` (Keras reads every step's logs in the
+        training thread there); on JAX and PyTorch otherwise a step or a few
+        later (Keras reads them on a worker thread); at the latest at the
+        epoch's end. The steps in between run on the bad step's non-finite
+        weights. `train_on_batch` raises on the call with the bad step. With
+        skipping optimizers, training goes on and the optimizers count the
+        skipped steps.
 
         Raises:
             TypeError: an optimizer is not a `keras.optimizers.Optimizer`, or
@@ -311,7 +322,7 @@ class GAN(keras.Model):
             self._ema_generator = ema
         self._trackers = make_trackers(self._penalty_fn is not None, config.track_pace)
         self._nonfinite = _nonfinite.NonFiniteFlags()
-        self._checked_train_function = None
+        self._flagless_train_function = None
         self._gan_compiled = True
 
     # --------------------------------------------------------------- accessors
@@ -784,24 +795,32 @@ class GAN(keras.Model):
         return gan_backend.test_step(self, *args)
 
     def make_train_function(self, force: bool = False):
-        """Keras's train function, checked for non-finite steps after each call.
-
-        See `keras_graft.gan._nonfinite`.
+        """Keras's train function, with the non-finite flags taken out of its
+        logs (kept for `NonFiniteCheck`, not read). See
+        `keras_graft.gan._nonfinite`.
         """
         super().make_train_function(force=force)
         inner = self.train_function
-        if inner is None or inner is self._checked_train_function:
+        if inner is None or inner is self._flagless_train_function:
             return inner
-        self._checked_train_function = _nonfinite.checked_train_function(
-            inner,
-            restore_state=lambda out: gan_backend.restore_state(self, out),
+        self._nonfinite_pending = None
+        self._flagless_train_function = _nonfinite.flags_out_of_logs(
+            inner, keep=self._keep_nonfinite_flags
+        )
+        self.train_function = self._flagless_train_function
+        return self.train_function
+
+    def _keep_nonfinite_flags(self, code, step) -> None:
+        self._nonfinite_pending = (code, step)
+
+    def _nonfinite_check(self) -> _nonfinite.NonFiniteCheck:
+        return _nonfinite.NonFiniteCheck(
+            pending=lambda: getattr(self, "_nonfinite_pending", None),
             players=lambda: {
                 "discriminator": self.d_optimizer,
                 "generator": self.g_optimizer,
             },
         )
-        self.train_function = self._checked_train_function
-        return self.train_function
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Keras's JAX trainer sets `_jax_state` (a private name: its dict of the
@@ -829,9 +848,33 @@ class GAN(keras.Model):
             raise RuntimeError(
                 "Call gan.compile(d_optimizer=..., g_optimizer=...) before fit."
             )
-        return super().fit(*args, **kwargs)
+        # The non-finite check runs where Keras reads the logs anyway, first
+        # among the callbacks (it takes the flags out of the logs that the
+        # others see at the epoch's end).
+        bound = _FIT_SIGNATURE.bind_partial(*args, **kwargs)
+        callbacks = bound.arguments.get("callbacks")
+        check = self._nonfinite_check()
+        self._nonfinite_pending = None
+        if isinstance(callbacks, keras.callbacks.CallbackList):
+            callbacks.callbacks.insert(0, check)
+            check.set_model(self)
+            try:
+                return super().fit(*bound.args, **bound.kwargs)
+            finally:
+                callbacks.callbacks.remove(check)
+        bound.arguments["callbacks"] = [check] + list(callbacks or [])
+        return super().fit(*bound.args, **bound.kwargs)
 
     fit.__doc__ = keras.Model.fit.__doc__
+
+    def train_on_batch(self, *args: Any, **kwargs: Any):
+        self._nonfinite_pending = None
+        logs = super().train_on_batch(*args, **kwargs)
+        # `train_on_batch` reads its logs back anyway.
+        self._nonfinite_check().check()
+        return logs
+
+    train_on_batch.__doc__ = keras.Model.train_on_batch.__doc__
 
     # ------------------------------------------------------------ saving
 

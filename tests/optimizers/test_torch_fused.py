@@ -1,7 +1,7 @@
 """PyTorch's fused rules against the `keras.ops` rules they stand for.
 
-On PyTorch, `AdaNSGDA`, `AdaDir` and `NSGDA` run a fused multi-tensor form of
-their `_rule` (`keras_graft/optimizers/_backend/torch.py`, picked by
+On PyTorch, `AdaNSGDA`, `AdaDir`, `NSGDA` and `Graft` run a fused multi-tensor
+form of their `_rule` (`keras_graft/optimizers/_backend/torch.py`, picked by
 `fused_rule`). Each case runs the same gradients from the same start twice,
 once fused and once with `fused_rule` patched to give None (the `keras.ops`
 path of the algorithm files), and the two must agree to float32 rounding after
@@ -46,6 +46,31 @@ CASES = {
     "nsgda_momentum": lambda g: optimizers.NSGDA(0.05, momentum=0.9, granularity=g),
     "nsgda_nesterov": lambda g: optimizers.NSGDA(
         0.05, momentum=0.5, nesterov=True, granularity=g
+    ),
+    # Graft: its children's own fused Keras steps (`_graft`), or `_rule` per
+    # variable where a child cannot be fused (Nadam, weight decay).
+    "graft_adam_sgd_momentum": lambda g: optimizers.Graft(
+        keras.optimizers.Adam(0.01),
+        keras.optimizers.SGD(0.1, momentum=0.9),
+        granularity=g,
+    ),
+    "graft_sgd_nesterov_adam_amsgrad": lambda g: optimizers.Graft(
+        keras.optimizers.SGD(0.05, momentum=0.5, nesterov=True),
+        keras.optimizers.Adam(0.01, amsgrad=True),
+        granularity=g,
+    ),
+    "graft_rmsprop_adagrad": lambda g: optimizers.Graft(
+        keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+        keras.optimizers.Adagrad(0.05),
+        granularity=g,
+    ),
+    "graft_lion_adamax": lambda g: optimizers.Graft(
+        keras.optimizers.Lion(0.003), keras.optimizers.Adamax(0.01), granularity=g
+    ),
+    "graft_nadam_adamw": lambda g: optimizers.Graft(
+        keras.optimizers.Nadam(0.01),
+        keras.optimizers.AdamW(0.01, weight_decay=0.1),
+        granularity=g,
     ),
 }
 
@@ -142,9 +167,46 @@ def test_only_the_exact_classes_are_fused():
 
     for optimizer in (optimizers.AdaNSGDA(), optimizers.AdaDir(), optimizers.NSGDA()):
         assert fused_rule(optimizer) is not None, type(optimizer).__name__
-    # A subclass may change the rule, and a Graft's rule is its children's.
+
+    class SubGraft(optimizers.Graft):
+        pass
+
+    # A subclass may change the rule.
     assert fused_rule(Sub()) is None
-    assert fused_rule(optimizers.Graft("adam", "sgd")) is None
+    assert fused_rule(SubGraft("adam", "sgd")) is None
+    assert fused_rule(optimizers.Graft("adam", "sgd")) is not None
+
+
+@pytest.mark.parametrize(
+    "children, dtype, fused",
+    [
+        (("adam", "sgd"), "float32", True),
+        (("rmsprop", "lion"), "float32", True),
+        (("nadam", "sgd"), "float32", False),  # Nadam's fused step differs
+        (("adam", "adamw"), "float32", False),  # a child's weight decay
+        (("adam", "sgd"), "float16", False),
+    ],
+)
+def test_graft_runs_its_childrens_fused_steps(children, dtype, fused, monkeypatch):
+    """No per-variable `_rule` call where both children are Keras's fused
+    classes and the variables float32; `_rule` per variable otherwise."""
+    calls = []
+    rule = optimizers.Graft._rule
+
+    def counted(self, *args):
+        calls.append(1)
+        return rule(self, *args)
+
+    monkeypatch.setattr(optimizers.Graft, "_rule", counted)
+    magnitude, direction = (keras.optimizers.get(c) for c in children)
+    if children[1] == "adamw":
+        direction = keras.optimizers.AdamW(weight_decay=0.1)
+    optimizer = optimizers.Graft(magnitude, direction)
+    _, variables = two_layer_model(seed=0, dtype=dtype)
+    run(optimizer, variables, gradient_sequence(variables, steps=2, seed=1))
+    assert len(calls) == (0 if fused else 2 * len(variables))
+    assert int(optimizer.magnitude.iterations) == 2
+    assert int(optimizer.direction.iterations) == 2
 
 
 # The torch forms of the machinery around the rules: block scales, the step,

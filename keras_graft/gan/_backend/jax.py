@@ -169,21 +169,3 @@ def num_replicas() -> int:
 def replica_rows(x, batch):
     """`x`: the jitted step draws for the global batch already."""
     return x
-
-
-def restore_state(model, out) -> None:
-    """Write the step's returned state into the variables before `fit` stops.
-
-    During a JAX `fit` the variables are purged; an exception raised between
-    steps would leave the model without values.
-    """
-    if not isinstance(out, tuple) or len(out) != 2:
-        return
-    for refs, values in zip(_train_refs(model), out[1]):
-        for ref, value in zip(refs, values):
-            ref.assign(value)
-    # Keras's `fit` syncs the state it recorded after the previous step in its
-    # `finally`; those arrays were donated to this step (deleted), and the
-    # variables now hold this step's state: mark them synced (private flag,
-    # no public way to tell the trainer).
-    model._jax_state_synced = True

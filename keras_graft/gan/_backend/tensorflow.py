@@ -76,7 +76,3 @@ def replica_rows(x, batch):
         return x
     start = tf.cast(ctx.replica_id_in_sync_group, tf.int32) * tf.cast(batch, tf.int32)
     return x[start : start + batch]
-
-
-def restore_state(model, out) -> None:
-    """Nothing to do: the variables hold their values during `fit`."""

@@ -102,7 +102,3 @@ def num_replicas() -> int:
 def replica_rows(x, batch):
     """`x` (one replica)."""
     return x
-
-
-def restore_state(model, out) -> None:
-    """Nothing to do: the variables hold their values during `fit`."""

@@ -8,8 +8,9 @@ small kernel per ``keras.ops`` call per variable, several times slower.
 This module does the same for the grafted optimizers, with one table from a
 class to its fused rule (``fused_rule``): a function that does what the
 class's ``_rule`` does, for all variables at once, in a few ``_foreach`` calls.
-A class not in the table (``Graft``, a user's subclass, which may change the
-rule) runs its ``_rule``. Either way, norms are one ``_foreach_norm`` (on the
+``Graft`` runs its children's own fused Keras steps (``_graft``). A class
+not in the table (a user's subclass, which may change the rule) runs its
+``_rule``. Either way, norms are one ``_foreach_norm`` (on the
 host, ``dot`` for the large tensors: ``squared_norms``), the
 block scales a few small torch ops (``block_scales``: the same ops as
 ``GraftedOptimizer._block_scales``, without ``keras.ops``' per-call cost), and
@@ -32,6 +33,14 @@ import functools
 import keras
 import torch
 from keras import ops
+
+# `Variable.value` checks Keras's global state (a stateless scope, an autocast
+# scope, the meta device) on every read, about 10 us a variable on the host:
+# more than the whole step of a small variable. `_values` checks it once for
+# a list. These are Keras's own functions, without public names.
+from keras.src.backend.common.stateless_scope import in_stateless_scope
+from keras.src.backend.common.variables import get_autocast_scope
+from keras.src.backend.torch.core import get_device
 
 
 def dense(gradient):
@@ -58,7 +67,9 @@ def _fused_rules():
     from keras_graft.optimizers.ada_nsgda import AdaNSGDA
     from keras_graft.optimizers.nsgda import NSGDA
 
-    return {AdaNSGDA: _ada_nsgda, AdaDir: _ada_dir, NSGDA: _nsgda}
+    from keras_graft.optimizers.graft import Graft
+
+    return {AdaNSGDA: _ada_nsgda, AdaDir: _ada_dir, NSGDA: _nsgda, Graft: _graft}
 
 
 @torch.no_grad()
@@ -139,7 +150,7 @@ def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate
 
 
 def apply_scaled(optimizer, variables, directions, scales):
-    values = [v.value for v in variables]
+    values = _values(variables)
     directions = _tensors(directions)
     if not all(v.dtype == d.dtype == torch.float32 for v, d in zip(values, directions)):
         # Other dtypes (16-bit): the step in float32, rounded to the variable's
@@ -180,7 +191,7 @@ def _sub_scaled_on_device(values, directions, scales):
 def _ada_nsgda(optimizer, grads, variables, learning_rate):
     """`AdaNSGDA._rule`: the norm of Adam's step, the gradient's direction."""
     grads, m, v = _adam_moments(optimizer, grads, variables)
-    alpha = optimizer._alpha(learning_rate)
+    alpha = _alpha(optimizer, learning_rate, m[0].device)
     return alpha * alpha * _adam_direction_squared_norms(optimizer, m, v), grads
 
 
@@ -197,7 +208,7 @@ def _nsgda(optimizer, grads, variables, learning_rate):
     if optimizer.momentum == 0:
         return None, grads
     index = [optimizer._get_variable_index(v) for v in variables]
-    u = [optimizer._momentums[i].value for i in index]
+    u = _values([optimizer._momentums[i] for i in index])
     grads = [_cast(g, uu.dtype) for g, uu in zip(grads, u)]
     torch._foreach_mul_(u, optimizer.momentum)
     torch._foreach_add_(u, grads)
@@ -206,14 +217,108 @@ def _nsgda(optimizer, grads, variables, learning_rate):
     return None, u
 
 
+def _graft(optimizer, grads, variables, learning_rate):
+    """`Graft._rule` for all variables at once, when both children are fused.
+
+    Keras swaps its own optimizers for fused torch classes whose
+    `_parallel_update_step` updates all variables in a few `_foreach` calls
+    and only ever adds to the variables (never reads them). Each child runs
+    that step on stand-ins holding zeros (`_Scratch`), so the stand-ins end
+    up holding minus the child's step, with the child's own state updated as
+    in `_rule`. Other children (a subclass, Nadam, whose fused step also
+    does `_before_step`'s work, weight decay on a child) and 16-bit
+    variables run `_rule` per variable.
+    """
+    magnitude, direction = optimizer.magnitude, optimizer.direction
+    if not (
+        _fusable_child(magnitude)
+        and _fusable_child(direction)
+        and all(v.dtype == "float32" for v in variables)
+    ):
+        parts = [optimizer._rule(g, v, learning_rate) for g, v in zip(grads, variables)]
+        return [p[0] for p in parts], [p[1] for p in parts]
+    grads = [_float32(g) for g in grads]
+    m_steps = _child_steps(magnitude, grads, variables, learning_rate, 0)
+    d_steps = _child_steps(direction, grads, variables, direction.learning_rate, 1)
+    # The buffers hold minus the steps: the same squared norms; the direction
+    # is the step itself (`apply_scaled` subtracts it).
+    torch._foreach_neg_(d_steps)
+    return squared_norms(m_steps), d_steps
+
+
+def _fusable_child(child) -> bool:
+    cls = type(child)
+    return (
+        cls.__module__.startswith("keras.src.backend.torch.optimizers.")
+        and hasattr(cls, "_parallel_update_step")
+        and not isinstance(child, keras.optimizers.Nadam)
+        and child.weight_decay is None
+    )
+
+
+class _Scratch:
+    """Stands in for a model variable in a child's fused step: `value` is a
+    buffer of zeros that the step adds to."""
+
+    __slots__ = ("variable", "value")
+
+    def __init__(self, variable, value):
+        self.variable, self.value = variable, value
+
+
+class _Indexed:
+    """A child whose `_get_variable_index` takes `_Scratch` stand-ins."""
+
+    def __init__(self, child):
+        self._child = child
+
+    def __getattr__(self, name):
+        return getattr(self._child, name)
+
+    def _get_variable_index(self, scratch):
+        return self._child._get_variable_index(scratch.variable)
+
+
+def _child_steps(child, grads, variables, learning_rate, slot):
+    """Minus `child`'s step on each variable, from its fused update on zeros.
+
+    The buffers are kept from step to step (two sets per graft: `slot` 0 for
+    the magnitude child, 1 for the direction child) and zeroed each step.
+    """
+    cache = child.__dict__.setdefault("_graft_scratch", {})
+    key = tuple(id(v) for v in variables)
+    if key not in cache:
+        cache.clear()
+        cache[key] = [
+            _Scratch(v, torch.zeros_like(v.value, dtype=torch.float32))
+            for v in variables
+        ]
+    scratch = cache[key]
+    buffers = [s.value for s in scratch]
+    torch._foreach_zero_(buffers)
+    type(child)._parallel_update_step(_Indexed(child), grads, scratch, learning_rate)
+    return buffers
+
+
+def _alpha(optimizer, learning_rate, device):
+    """`AdamGraft._alpha` in torch ops (the same ops, without `keras.ops`'
+    per-call cost): Adam's bias-corrected learning rate, in float32."""
+    # `iterations` is a tensor under gradient accumulation, else a variable.
+    step = _tensor(optimizer.iterations).to(torch.float32) + 1
+    lr = _float32(_tensor(learning_rate, device))
+    beta_1 = torch.tensor(optimizer.beta_1, dtype=torch.float32, device=device)
+    beta_2 = torch.tensor(optimizer.beta_2, dtype=torch.float32, device=device)
+    return lr * torch.sqrt(1 - torch.pow(beta_2, step)) / (1 - torch.pow(beta_1, step))
+
+
 def _adam_moments(optimizer, grads, variables):
     """`AdamGraft._adam_direction`'s moment updates, for lists.
 
     Returns the gradients in the slots' dtype and the updated moments.
     """
     index = [optimizer._get_variable_index(v) for v in variables]
-    m = [optimizer._momentums[i].value for i in index]
-    v = [optimizer._velocities[i].value for i in index]
+    m = _values([optimizer._momentums[i] for i in index])
+    v = _values([optimizer._velocities[i] for i in index])
     grads = [_cast(g, mm.dtype) for g, mm in zip(grads, m)]
     torch._foreach_lerp_(m, grads, 1 - optimizer.beta_1)
     torch._foreach_mul_(v, optimizer.beta_2)
@@ -286,9 +391,11 @@ def _adam_direction_squared_norms(optimizer, m, v):
 
 def _split_by_size(tensors):
     """Indices of the tensors under `_HOST_LARGE` elements, and of the others."""
-    small, large = [], []
-    for i, tensor in enumerate(tensors):
-        (large if tensor.numel() >= _HOST_LARGE else small).append(i)
+    sizes = list(map(torch.Tensor.numel, tensors))
+    if max(sizes, default=0) < _HOST_LARGE:  # the common case of small models
+        return list(range(len(sizes))), []
+    small = [i for i, n in enumerate(sizes) if n < _HOST_LARGE]
+    large = [i for i, n in enumerate(sizes) if n >= _HOST_LARGE]
     return small, large
 
 
@@ -300,6 +407,25 @@ def _tensor(value, device=None):
     if isinstance(value, keras.Variable):
         return value.value
     return torch.as_tensor(value, device=device)
+
+
+def _values(variables):
+    """`[v.value for v in variables]`, Keras's global state checked once.
+
+    Outside a stateless scope, an autocast scope and a symbolic (meta-device)
+    call, `value` is the variable's own tensor, `_value`; inside, or for a
+    variable not yet initialized, each `value` is read as Keras reads it.
+    """
+    if (
+        in_stateless_scope()
+        or get_autocast_scope() is not None
+        or str(get_device()) == "meta"
+    ):
+        return [v.value for v in variables]
+    values = [v._value for v in variables]
+    if any(value is None for value in values):
+        return [v.value for v in variables]
+    return values
 
 
 def _tensors(tensors):
