@@ -708,11 +708,8 @@ class GAN(keras.Model):
                 values["g_grad_norm"] = g_grad_norm
         for tracker in self._trackers:
             tracker.update_state(values[tracker.name])
-        self._nonfinite.update_state(
-            ops.logical_and(d_bad, ops.convert_to_tensor(self._d_checked)),
-            ops.logical_and(g_bad, ops.convert_to_tensor(self._g_checked)),
-            step,
-        )
+        # `d_bad` and `g_bad` stay False for a player that is not checked.
+        self._nonfinite.update_state(d_bad, g_bad, step)
         logs = {t.name: t.result() for t in self._trackers}
         logs.update(self._nonfinite.logs())
         return logs
@@ -720,10 +717,7 @@ class GAN(keras.Model):
     @staticmethod
     def _pace(before, variables):
         """`||variables - before|| / ||before||` over all the given variables."""
-        upd, par = gan_backend.move_squared_norms(before, variables)
-        return ops.where(
-            par > 0, ops.sqrt(upd) / ops.sqrt(ops.maximum(par, _PACE_EPS)), 0.0
-        )
+        return gan_backend.pace(before, variables, _PACE_EPS)
 
     @staticmethod
     def _grad_norm(grads, optimizer):

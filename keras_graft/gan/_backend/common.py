@@ -8,14 +8,15 @@ from typing import Sequence
 from keras import ops
 
 
-def move_squared_norms(before: Sequence, variables: Sequence):
-    """`(sum ||v - b||^2, sum ||b||^2)` over the variables and their snapshots."""
+def pace(before: Sequence, variables: Sequence, eps: float):
+    """`||v - b|| / ||b||` over all the variables and their snapshots `b`
+    (0 when `b` is 0; `eps` keeps the division finite)."""
     update = 0.0
     size = 0.0
     for b, v in zip(before, variables):
         update = update + ops.sum(ops.square(ops.subtract(v.value, b)))
         size = size + ops.sum(ops.square(b))
-    return update, size
+    return ops.where(size > 0, ops.sqrt(update) / ops.sqrt(ops.maximum(size, eps)), 0.0)
 
 
 def squared_norm(tensors: Sequence):

@@ -24,7 +24,7 @@ from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
     replica_sum,
     squared_norm,
-    move_squared_norms,
+    pace,
 )
 
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
     squared_norm,
-    move_squared_norms,
+    pace,
     test_step,
     train_step,
 )

@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from keras_graft.optimizers._backend.torch import variable_tensors
 from keras_graft.gan._backend.common import (  # noqa: F401
     replica_sum,
     test_step,
@@ -19,7 +20,7 @@ def gradients(objective: Callable, variables: Sequence, *args: Any):
     Uses `torch.autograd.grad`, so no `.grad` buffers are read or left behind.
     """
     loss, aux = objective(*args)
-    params = [v.value for v in variables]
+    params = variable_tensors(variables)
     grads = torch.autograd.grad(loss, params, allow_unused=True)
     grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
     aux = {k: v.detach() for k, v in aux.items()}
@@ -49,21 +50,23 @@ def no_grad():
 def snapshot(variables: Sequence) -> list:
     """Copies of the current values of `variables`."""
     with torch.no_grad():
-        return [v.value.detach().clone() for v in variables]
+        # One fused copy (`* 1.0` is exact: NaN, -0.0 and Inf are kept).
+        return list(torch._foreach_mul(variable_tensors(variables), 1.0))
 
 
-def move_squared_norms(before: Sequence, variables: Sequence):
-    """`(sum ||v - b||^2, sum ||b||^2)` over the variables, with fused kernels.
-
-    The same quantity as the `keras.ops` version in `GAN._pace`, in four
-    `torch._foreach_*` calls instead of three small ops per variable.
+def pace(before: Sequence, variables: Sequence, eps: float):
+    """`||v - b|| / ||b||` over all the variables (0 when `b` is 0), with
+    fused kernels: the same ops as `common.pace`, in four `torch._foreach_*`
+    calls instead of three small ops per variable, and torch ops for the
+    rest (each `keras.ops` call costs several times its op, run eagerly).
     """
     with torch.no_grad():
-        after = [v.value for v in variables]
-        diff = torch._foreach_sub(after, list(before))
+        diff = torch._foreach_sub(variable_tensors(variables), list(before))
         upd = torch.stack(torch._foreach_norm(diff)).square().sum()
         par = torch.stack(torch._foreach_norm(list(before))).square().sum()
-    return upd, par
+        return torch.where(
+            par > 0, torch.sqrt(upd) / torch.sqrt(torch.clamp(par, min=eps)), 0.0
+        )
 
 
 def squared_norm(tensors: Sequence):

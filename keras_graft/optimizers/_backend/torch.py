@@ -37,7 +37,7 @@ from keras import ops
 # `Variable.value` checks Keras's global state (a stateless scope, an autocast
 # scope, the meta device) on every read, about 10 us a variable on the host:
 # more than the whole step of a small variable. `_values` checks it once for
-# a list. These are Keras's own functions, without public names.
+# a list (`variable_tensors`). These are Keras's own functions, without public names.
 from keras.src.backend.common.stateless_scope import in_stateless_scope
 from keras.src.backend.common.variables import get_autocast_scope
 from keras.src.backend.torch.core import get_device
@@ -150,7 +150,7 @@ def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate
 
 
 def apply_scaled(optimizer, variables, directions, scales):
-    values = _values(variables)
+    values = variable_tensors(variables)
     directions = _tensors(directions)
     if not all(v.dtype == d.dtype == torch.float32 for v, d in zip(values, directions)):
         # Other dtypes (16-bit): the step in float32, rounded to the variable's
@@ -208,7 +208,7 @@ def _nsgda(optimizer, grads, variables, learning_rate):
     if optimizer.momentum == 0:
         return None, grads
     index = [optimizer._get_variable_index(v) for v in variables]
-    u = _values([optimizer._momentums[i] for i in index])
+    u = variable_tensors([optimizer._momentums[i] for i in index])
     grads = [_cast(g, uu.dtype) for g, uu in zip(grads, u)]
     torch._foreach_mul_(u, optimizer.momentum)
     torch._foreach_add_(u, grads)
@@ -317,8 +317,8 @@ def _adam_moments(optimizer, grads, variables):
     Returns the gradients in the slots' dtype and the updated moments.
     """
     index = [optimizer._get_variable_index(v) for v in variables]
-    m = _values([optimizer._momentums[i] for i in index])
-    v = _values([optimizer._velocities[i] for i in index])
+    m = variable_tensors([optimizer._momentums[i] for i in index])
+    v = variable_tensors([optimizer._velocities[i] for i in index])
     grads = [_cast(g, mm.dtype) for g, mm in zip(grads, m)]
     torch._foreach_lerp_(m, grads, 1 - optimizer.beta_1)
     torch._foreach_mul_(v, optimizer.beta_2)
@@ -409,7 +409,7 @@ def _tensor(value, device=None):
     return torch.as_tensor(value, device=device)
 
 
-def _values(variables):
+def variable_tensors(variables):
     """`[v.value for v in variables]`, Keras's global state checked once.
 
     Outside a stateless scope, an autocast scope and a symbolic (meta-device)
