@@ -365,3 +365,36 @@ def test_a_large_variable_takes_the_same_steps_fused(name):
             results[fused] = run(CASES[name]("variable"), variables, grads)
     for a, b in zip(results[True], results[False]):
         _assert_close(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name", ["ada_nsgda", "nsgda_momentum", "graft_adam_sgd_momentum"]
+)
+def test_stateless_apply_reads_the_scope_not_the_variables(name):
+    """The fused rules read variables' tensors directly (`variable_tensors`)
+    only outside a stateless scope: `stateless_apply` takes its state from
+    its arguments, leaves the variables alone, and equals `apply`."""
+    _, variables = two_layer_model(seed=0)
+    grads = [
+        keras.ops.convert_to_tensor(g)
+        for g in gradient_sequence(variables, steps=1, seed=1)[0]
+    ]
+    stateful = CASES[name]("layer")
+    stateful.build(variables)
+    stateless = CASES[name]("layer")
+    stateless.build(variables)
+    start = numpy_values(variables)
+    shifted = [keras.ops.convert_to_tensor(v + 0.5) for v in start]
+    new_values, new_state = stateless.stateless_apply(
+        [v.value for v in stateless.variables], grads, shifted
+    )
+    # The variables themselves did not move.
+    for v, s in zip(numpy_values(variables), start):
+        np.testing.assert_array_equal(v, s)
+    for v, s in zip(variables, shifted):
+        v.assign(s)
+    stateful.apply(grads, variables)
+    for a, b in zip(numpy_values(new_values), numpy_values(variables)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    for a, b in zip(numpy_values(new_state), numpy_values(stateful.variables)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
