@@ -29,6 +29,7 @@ exactly).
 """
 
 import functools
+import operator
 
 import keras
 import torch
@@ -89,7 +90,7 @@ def squared_norms(tensors):
     it at twice the speed, within about 5e-6. Small tensors, where one call
     for all beats a call each, keep `_foreach_norm`.
     """
-    tensors = [_float32(_tensor(t)) for t in tensors]
+    tensors = _float32_tensors(tensors)
     on_host = tensors and tensors[0].device.type == "cpu"
     small, large = _split_by_size(tensors) if on_host else ([], [])
     if not large:
@@ -152,7 +153,8 @@ def block_scales(optimizer, magnitude_sq, direction_sq, variables, learning_rate
 def apply_scaled(optimizer, variables, directions, scales):
     values = variable_tensors(variables)
     directions = _tensors(directions)
-    if not all(v.dtype == d.dtype == torch.float32 for v, d in zip(values, directions)):
+    dtypes = set(map(_dtype, values)) | set(map(_dtype, directions))
+    if dtypes != {torch.float32}:
         # Other dtypes (16-bit): the step in float32, rounded to the variable's
         # dtype, as `keras.ops` does.
         steps = torch._foreach_mul([_float32(d) for d in directions], scales.unbind())
@@ -428,8 +430,28 @@ def variable_tensors(variables):
     return values
 
 
+def _float32_tensors(tensors):
+    """`[_float32(_tensor(t)) for t in tensors]`, one pass over the list when
+    they are float32 tensors already (the common case: no call per item)."""
+    tensors = list(tensors)
+    if set(map(type, tensors)) <= _TENSOR_TYPES and set(map(_dtype, tensors)) <= {
+        torch.float32
+    }:
+        return tensors
+    return [_float32(_tensor(t)) for t in tensors]
+
+
+_dtype = operator.attrgetter("dtype")
+
+
 def _tensors(tensors):
+    tensors = list(tensors)
+    if set(map(type, tensors)) <= _TENSOR_TYPES:
+        return tensors
     return [_tensor(t) for t in tensors]
+
+
+_TENSOR_TYPES = {torch.Tensor, torch.nn.Parameter}
 
 
 def _float32(tensor):
