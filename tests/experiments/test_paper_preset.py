@@ -1,4 +1,5 @@
-"""The `paper` (GPU) preset end to end at a tiny scale (tfds mock data for CIFAR-10)."""
+"""The GPU presets (`gpu`, `paper`) end to end at a tiny scale (tfds mock data
+for CIFAR-10)."""
 
 import json
 from dataclasses import replace
@@ -9,8 +10,9 @@ from keras_graft.experiments import analysis, claims, reproduce
 from keras_graft.experiments.presets import get_preset, shrink
 
 
-def test_shrink_keeps_the_paper_preset_s_structure():
-    paper = get_preset("paper")
+@pytest.mark.parametrize("name", ["gpu", "paper"])
+def test_shrink_keeps_the_gpu_presets_structure(name):
+    paper = get_preset(name)
     preset = shrink(paper)
     # The tiny version keeps every benchmark, optimizer, search and loss of `paper`.
     assert [b.config.experiment for b in preset.gans] == ["ring", "digits", "cifar10"]
@@ -29,7 +31,8 @@ def test_shrink_keeps_the_paper_preset_s_structure():
 
 @pytest.mark.slow
 @pytest.mark.backend("torch")  # eager steps: PyTorch's are the cheapest
-def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["gpu", "paper"])
+def test_gpu_presets_run_end_to_end_shrunk(name, tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
     from keras_graft.datasets import images
@@ -38,7 +41,7 @@ def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
     # reachable so that the loader goes on to tfds (which the mock intercepts).
     monkeypatch.setattr(images, "_download_reachable", lambda name: True)
 
-    preset = shrink(get_preset("paper"))
+    preset = shrink(get_preset(name))
     # Two optimizers per benchmark keep the test short (eager ResNet steps
     # with a gradient penalty cost about a second each); the structure test
     # above checks that the shrunk preset keeps all of them.
@@ -60,14 +63,19 @@ def test_paper_preset_runs_end_to_end_shrunk(tmp_path, monkeypatch):
     saved = json.loads((tmp_path / "report" / "results.json").read_text())
     assert set(saved["gans"]) == {"ring", "digits", "cifar10"}
     cifar = saved["gans"]["cifar10"]
+    bench = preset.gans[2]
     assert (
         cifar["config"]["gradient_penalty"] == "wgan_gp"
-        and cifar["config"]["d_steps"] == 2
+        and cifar["config"]["d_steps"] == bench.config.d_steps
     )
-    # Every optimizer: a search on a selection seed, then two fresh seeds.
+    # Every optimizer: its search on the selection seeds (none in `gpu`,
+    # which runs the base rates), then the fresh seeds.
+    selection = len(bench.search) * bench.selection_seeds
     for opt in keep:
         runs = [r for r in cifar["runs"] if r["optimizer"] == opt]
-        assert sorted(r["phase"] for r in runs) == ["fresh"] * 2 + ["selection"] * 3
+        assert sorted(r["phase"] for r in runs) == (
+            ["fresh"] * bench.seeds + ["selection"] * selection
+        )
         assert all("fid" in e for r in runs for e in r["evals"])
     for bench in preset.gans[:2]:
         _check_search(saved["gans"][bench.config.experiment]["runs"], bench, keep)
