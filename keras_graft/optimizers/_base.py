@@ -346,9 +346,13 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
         Blocks are renumbered over the variables present (those without a
         gradient are dropped by Keras before the update).
         """
-        index = tuple(self._get_variable_index(v) for v in variables)
+        # Keyed by the variables' identities (the optimizer holds them, so no
+        # id is reused): one C-level pass, where looking up each variable's
+        # index costs a Python call per variable per step on PyTorch.
+        key = tuple(map(id, variables))
         cache = self.__dict__.setdefault("_layout_cache", {})
-        if index not in cache:
+        if key not in cache:
+            index = tuple(self._get_variable_index(v) for v in variables)
             ids = [self._block_of[i] for i in index]
             dense = {b: k for k, b in enumerate(dict.fromkeys(ids))}
             ids = [dense[b] for b in ids]
@@ -357,12 +361,12 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
                 block_size[b] += self._size_of[i]
             # numpy arrays: converting them is cheap on every backend (a list
             # goes through a slow tree traversal on torch).
-            cache[index] = (
+            cache[key] = (
                 np.asarray(ids, np.int32),
                 len(dense),
                 np.asarray(block_size, np.float32),
             )
-        return cache[index]
+        return cache[key]
 
     def get_config(self):
         config = super().get_config()
