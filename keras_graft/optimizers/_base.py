@@ -261,7 +261,8 @@ class GraftedOptimizer(keras.optimizers.Optimizer):
             learning_rate (Tensor): the current learning rate (float32 scalar).
 
         Returns:
-            Tensor: the step length of each block (float32).
+            Tensor: the step length of each block (float32), or one float32
+            scalar for all of them.
         """
         return ops.sqrt(magnitude_sq)
 

@@ -100,7 +100,9 @@ class NSGDA(GraftedOptimizer):
     def _block_magnitude(self, magnitude_sq, block_size, learning_rate):
         if self.scale == "sqrt_size":
             return learning_rate * ops.sqrt(block_size)
-        return learning_rate * ops.ones_like(block_size)
+        # Every block's length is the rate: the scalar, which broadcasts over
+        # the blocks (no vector of ones to build each step).
+        return learning_rate
 
     def get_config(self):
         config = super().get_config()
