@@ -151,3 +151,32 @@ def test_gpu_check_table_is_the_stored_reports():
         checked
         == len(GPU_COLUMNS) * (len(GPU_OPTIMIZER_ROWS) + len(GPU_RATIO_ROWS)) + gan_rows
     )
+
+
+BACKEND_REPORTS = {  # column: (stored report, its backend)
+    "JAX": ("reproduce_default", "jax"),
+    "PyTorch": ("reproduce_default_torch", "torch"),
+    "TensorFlow": ("reproduce_default_tensorflow", "tensorflow"),
+}
+
+
+def test_backends_table_verdicts_and_times_are_the_stored_reports():
+    """The default preset per backend: each column's verdicts and wall time
+    are those of that backend's stored `results.json`."""
+    lines = _page().split("<!-- backends-table -->", 1)[1].splitlines()
+    table = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in lines[1:12]
+        if line.strip().startswith("|")
+    ]
+    columns = table[0]
+    rows = [r for r in table if re.match(r"\d+\.", r[0])]
+    time_row = next(r for r in table if r[0] == "wall time")
+    for column, (name, backend) in BACKEND_REPORTS.items():
+        col = columns.index(column)
+        report = _report(name)
+        assert report["meta"]["backend"] == backend
+        assert [r[col] for r in rows] == [c["verdict"] for c in report["claims"]]
+        seconds = f"{round(report['meta']['seconds']):,} s"
+        assert time_row[col].startswith(seconds), (column, time_row[col], seconds)
+        assert report["meta"]["git_commit"][:7] in time_row[col]
