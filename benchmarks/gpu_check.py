@@ -193,7 +193,9 @@ def parse_optimizer(output: str) -> dict[str, float]:
     ratios = {}
     for line in output.splitlines():
         for name, value in re.findall(
-            rf"\b([A-Za-z][\w()]*/[A-Za-z][\w(), ]*?) = ({_NUMBER})", line
+            rf"(?:^|(?<=[\s:,]))([A-Za-z][\w(]*(?:, \w+\))?/[A-Za-z][\w(), ]*?)"
+            rf" = ({_NUMBER})",
+            line,
         ):
             ratios[name] = float(value)
     return ratios
