@@ -156,6 +156,7 @@ def test_gpu_check_table_is_the_stored_reports():
 BACKEND_REPORTS = {  # column: (stored report, its backend)
     "JAX": ("reproduce_default", "jax"),
     "PyTorch": ("reproduce_default_torch", "torch"),
+    "TensorFlow": ("reproduce_default_tensorflow", "tensorflow"),
 }
 
 
