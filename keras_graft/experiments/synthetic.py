@@ -626,44 +626,41 @@ def _initial_lists(config: SyntheticConfig, seed: int) -> tuple[list, list, np.n
     return d_params, [p["v"]], p["a"]
 
 
-def train_loop(
+def _loop_step(
     config: SyntheticConfig,
     problem: SyntheticProblem,
-    run: SyntheticRun,
-    progress: Callable[[int], None] | None,
-    compile_step: Callable[[Callable], Callable],
-) -> SyntheticResult:
-    """Train one run with a plain loop of `optimizer.apply` (TensorFlow; torch's
-    fallback).
+    optimizers: tuple,
+    d_vars: list,
+    g_vars: list,
+    a_fixed: keras.Variable,
+) -> Callable:
+    """One step of the plain loop, as `step(lr_d, lr_g) -> [d_norm, g_norm]`.
 
-    `compile_step` wraps the step function as the backend needs (a
-    `tf.function`, `torch.no_grad`).
+    Writes the two rates into the optimizers' learning-rate variables, takes
+    D's step and G's (alternating, or simultaneous from the same iterate),
+    and returns the norm of each player's step. `a_fixed` holds D's fixed
+    output weights.
     """
-    d_optimizer, g_optimizer = _optimizer_pair(run)
-    d_init, g_init, a_values = _initial_lists(config, run.seed)
-    d_vars = [keras.Variable(x) for x in d_init]
-    g_vars = [keras.Variable(x) for x in g_init]
-    d_optimizer.build(d_vars)
-    g_optimizer.build(g_vars)
+    d_optimizer, g_optimizer = optimizers
     real_x = ops.convert_to_tensor(problem.real_x)
     real_w = ops.convert_to_tensor(problem.real_w)
-    a_fixed = ops.convert_to_tensor(a_values)
     simultaneous = config.update == "simultaneous"
 
     def step(lr_d, lr_g):
         # Assigns the decayed rate to the optimizer's learning-rate variable.
         d_optimizer.learning_rate = lr_d
         g_optimizer.learning_rate = lr_g
+        a = a_fixed.value
         d_old = [ops.copy(v.value) for v in d_vars]
         g_old = [ops.copy(v.value) for v in g_vars]
         v = g_old[0]
-        d_grads = _d_gradients(config, d_old, a_fixed, v, real_x, real_w)
+        d_grads = _d_gradients(config, d_old, a, v, real_x, real_w)
         if simultaneous:
-            g_grads = _g_gradients(config, d_old, a_fixed, v)
+            g_grads = _g_gradients(config, d_old, a, v)
         d_optimizer.apply(d_grads, d_vars)
         if not simultaneous:
             d_new = [x.value for x in d_vars]
-            g_grads = _g_gradients(config, d_new, a_fixed, v)
+            g_grads = _g_gradients(config, d_new, a, v)
         g_optimizer.apply(g_grads, g_vars)
         d_norm = ops.sqrt(
             sum(ops.sum(ops.square(x.value - o)) for x, o in zip(d_vars, d_old))
@@ -673,34 +670,100 @@ def train_loop(
         )
         return ops.stack([d_norm, g_norm])
 
-    step = compile_step(step)
-    counts, d_steps, g_steps = [], [], []
-    n = config.log_every
-    for start in range(0, config.steps, n):
-        norms = []
-        for t in range(start, start + n):
-            lr_d = np.float32(linear_decay(run.lr_d, t, config.steps))
-            lr_g = np.float32(linear_decay(run.lr_g, t, config.steps))
-            norms.append(step(ops.convert_to_tensor(lr_d), ops.convert_to_tensor(lr_g)))
-        norms = np.stack([ops.convert_to_numpy(x) for x in norms])
-        v_now = ops.convert_to_numpy(g_vars[0].value)
+    return step
+
+
+def _decayed_rates(base: float, steps: range, total: int) -> np.ndarray:
+    """``float32(linear_decay(base, t, total))`` for each step `t` of `steps`."""
+    return np.array([linear_decay(base, t, total) for t in steps]).astype(np.float32)
+
+
+class _RunLog:
+    """The per-window logs of one run of a plain loop, and its result."""
+
+    def __init__(self, config: SyntheticConfig, problem: SyntheticProblem) -> None:
+        self.config, self.problem = config, problem
+        self.counts: list[int] = []
+        self.d_steps: list[float] = []
+        self.g_steps: list[float] = []
+
+    def window(
+        self,
+        v_now: np.ndarray,
+        norms: np.ndarray,
+        progress: Callable[[int], None] | None,
+    ) -> None:
+        """Log a window: G's neurons at its end, its steps' norms `(n, 2)`."""
+        config = self.config
         mass = mode_mass(
-            v_now, problem.modes, config.mode_probs(), config.cos_threshold
+            v_now, self.problem.modes, config.mode_probs(), config.cos_threshold
         )
-        counts.append(int(_recovered_counts(config, mass)))
-        d_steps.append(float(norms[:, 0].mean()))
-        g_steps.append(float(norms[:, 1].mean()))
+        self.counts.append(int(_recovered_counts(config, mass)))
+        self.d_steps.append(float(norms[:, 0].mean()))
+        self.g_steps.append(float(norms[:, 1].mean()))
         if progress is not None:
             progress(1)
-    (result,) = _results(
-        config,
-        problem,
-        [run],
-        counts=np.array([counts]),
-        d_step=np.array([d_steps]),
-        g_step=np.array([g_steps]),
-        v0=g_init[0][None],
-        v=ops.convert_to_numpy(g_vars[0].value)[None],
-        w=ops.convert_to_numpy(d_vars[0].value)[None],
+
+    def result(
+        self, run: SyntheticRun, v0: np.ndarray, v: np.ndarray, w: np.ndarray
+    ) -> SyntheticResult:
+        """The run's result from its logs, G's initial and final neurons and
+        D's final ones."""
+        (result,) = _results(
+            self.config,
+            self.problem,
+            [run],
+            counts=np.array([self.counts]),
+            d_step=np.array([self.d_steps]),
+            g_step=np.array([self.g_steps]),
+            v0=v0[None],
+            v=v[None],
+            w=w[None],
+        )
+        return result
+
+
+def train_loop(
+    config: SyntheticConfig,
+    problem: SyntheticProblem,
+    run: SyntheticRun,
+    progress: Callable[[int], None] | None,
+    compile_step: Callable[[Callable], Callable],
+) -> SyntheticResult:
+    """Train one run with a plain loop of `optimizer.apply` (torch's fallback,
+    and TensorFlow's for a group of one run).
+
+    `compile_step` wraps the step function as the backend needs (a
+    `tf.function`, `torch.no_grad`).
+    """
+    optimizers = _optimizer_pair(run)
+    d_init, g_init, a_values = _initial_lists(config, run.seed)
+    d_vars = [keras.Variable(x) for x in d_init]
+    g_vars = [keras.Variable(x) for x in g_init]
+    for optimizer, variables in zip(optimizers, (d_vars, g_vars)):
+        optimizer.build(variables)
+    step = compile_step(
+        _loop_step(
+            config, problem, optimizers, d_vars, g_vars, keras.Variable(a_values)
+        )
     )
-    return result
+    log = _RunLog(config, problem)
+    n = config.log_every
+    for start in range(0, config.steps, n):
+        steps = range(start, start + n)
+        rates = zip(
+            _decayed_rates(run.lr_d, steps, config.steps),
+            _decayed_rates(run.lr_g, steps, config.steps),
+        )
+        norms = [
+            step(ops.convert_to_tensor(lr_d), ops.convert_to_tensor(lr_g))
+            for lr_d, lr_g in rates
+        ]
+        norms = np.stack([ops.convert_to_numpy(x) for x in norms])
+        log.window(ops.convert_to_numpy(g_vars[0].value), norms, progress)
+    return log.result(
+        run,
+        g_init[0],
+        ops.convert_to_numpy(g_vars[0].value),
+        ops.convert_to_numpy(d_vars[0].value),
+    )

@@ -7,9 +7,10 @@ group (runs that share an optimizer, its name and options, and differ in
 their seed and learning rates) keeps one set of variables and optimizers:
 each run writes its initial parameters and the optimizers' initial state
 into them, and one `tf.function`, traced once, trains `log_every` steps per
-call in a `tf.while_loop`. The steps, their rates (`linear_decay` in float64,
-rounded to float32) and the logs are `train_loop`'s; results agree with it to
-float32 rounding (`tests/experiments/test_synthetic_vectorized.py`).
+call in a `tf.while_loop`. The step (`synthetic._loop_step`), its rates
+(`synthetic._decayed_rates`) and the logs (`synthetic._RunLog`) are
+`train_loop`'s; results agree with it to float32 rounding
+(`tests/experiments/test_synthetic_tensorflow.py`).
 
 The runs are not vectorized as on JAX and PyTorch: Keras's TensorFlow
 optimizers have no `stateless_apply`, which a map over runs needs.
@@ -20,12 +21,9 @@ from __future__ import annotations
 from typing import Callable
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_graft.experiments import synthetic
-from keras_graft.experiments.schedules import linear_decay
-from keras_graft.metrics import mode_mass
 
 #: Whether `train_group` trains a group of runs at once (one run after another).
 VECTORIZED = False
@@ -58,53 +56,19 @@ class _Group:
         first: synthetic.SyntheticRun,
     ) -> None:
         self.config, self.problem = config, problem
-        self.d_optimizer, self.g_optimizer = synthetic._optimizer_pair(first)
+        self.optimizers = synthetic._optimizer_pair(first)
         d_init, g_init, a_values = synthetic._initial_lists(config, first.seed)
         self.d_vars = [keras.Variable(x) for x in d_init]
         self.g_vars = [keras.Variable(x) for x in g_init]
         self.a_fixed = keras.Variable(a_values)
-        self.d_optimizer.build(self.d_vars)
-        self.g_optimizer.build(self.g_vars)
+        for optimizer, variables in zip(self.optimizers, (self.d_vars, self.g_vars)):
+            optimizer.build(variables)
         # The optimizers' state before any step, written back for every run.
-        self.d_start = [v.numpy() for v in self.d_optimizer.variables]
-        self.g_start = [v.numpy() for v in self.g_optimizer.variables]
-        self.real_x = tf.convert_to_tensor(problem.real_x)
-        self.real_w = tf.convert_to_tensor(problem.real_w)
+        self.start = [[v.numpy() for v in o.variables] for o in self.optimizers]
+        self.step = synthetic._loop_step(
+            config, problem, self.optimizers, self.d_vars, self.g_vars, self.a_fixed
+        )
         self.chunk = tf.function(self._chunk, autograph=False)
-
-    def _step(self, lr_d, lr_g):
-        """One step of `synthetic.train_loop` (the same ops); the step norms."""
-        config = self.config
-        simultaneous = config.update == "simultaneous"
-        self.d_optimizer.learning_rate = lr_d
-        self.g_optimizer.learning_rate = lr_g
-        d_old = [tf.identity(v.value) for v in self.d_vars]
-        g_old = [tf.identity(v.value) for v in self.g_vars]
-        v = g_old[0]
-        a_fixed = self.a_fixed.value
-        d_grads = synthetic._d_gradients(
-            config, d_old, a_fixed, v, self.real_x, self.real_w
-        )
-        if simultaneous:
-            g_grads = synthetic._g_gradients(config, d_old, a_fixed, v)
-        self.d_optimizer.apply(d_grads, self.d_vars)
-        if not simultaneous:
-            d_new = [x.value for x in self.d_vars]
-            g_grads = synthetic._g_gradients(config, d_new, a_fixed, v)
-        self.g_optimizer.apply(g_grads, self.g_vars)
-        d_norm = tf.sqrt(
-            sum(
-                tf.reduce_sum(tf.square(x.value - o))
-                for x, o in zip(self.d_vars, d_old)
-            )
-        )
-        g_norm = tf.sqrt(
-            sum(
-                tf.reduce_sum(tf.square(x.value - o))
-                for x, o in zip(self.g_vars, g_old)
-            )
-        )
-        return tf.stack([d_norm, g_norm])
 
     def _chunk(self, lr_d, lr_g):
         """`len(lr_d)` steps in a `tf.while_loop`; their norms, (steps, 2)."""
@@ -112,7 +76,7 @@ class _Group:
         norms = tf.TensorArray(tf.float32, size=n)
 
         def body(i, norms):
-            return i + 1, norms.write(i, self._step(lr_d[i], lr_g[i]))
+            return i + 1, norms.write(i, self.step(lr_d[i], lr_g[i]))
 
         _, norms = tf.while_loop(lambda i, _: i < n, body, (tf.constant(0), norms))
         return norms.stack()
@@ -121,45 +85,23 @@ class _Group:
         self, run: synthetic.SyntheticRun, progress: Callable[[int], None] | None
     ) -> synthetic.SyntheticResult:
         """Train `run` from its own initialisation; `train_loop`'s result."""
-        config, problem = self.config, self.problem
+        config = self.config
         d_init, g_init, a_values = synthetic._initial_lists(config, run.seed)
-        for variable, value in zip(self.d_vars, d_init):
+        values = d_init + g_init + [a_values] + self.start[0] + self.start[1]
+        variables = self.d_vars + self.g_vars + [self.a_fixed]
+        for optimizer in self.optimizers:
+            variables = variables + list(optimizer.variables)
+        for variable, value in zip(variables, values):
             variable.assign(value)
-        for variable, value in zip(self.g_vars, g_init):
-            variable.assign(value)
-        self.a_fixed.assign(a_values)
-        for variable, value in zip(self.d_optimizer.variables, self.d_start):
-            variable.assign(value)
-        for variable, value in zip(self.g_optimizer.variables, self.g_start):
-            variable.assign(value)
-        counts, d_steps, g_steps = [], [], []
+        log = synthetic._RunLog(config, self.problem)
         n = config.log_every
         for start in range(0, config.steps, n):
             steps = range(start, start + n)
-            lr_d = [np.float32(linear_decay(run.lr_d, t, config.steps)) for t in steps]
-            lr_g = [np.float32(linear_decay(run.lr_g, t, config.steps)) for t in steps]
             norms = self.chunk(
-                tf.constant(np.array(lr_d, np.float32)),
-                tf.constant(np.array(lr_g, np.float32)),
+                tf.constant(synthetic._decayed_rates(run.lr_d, steps, config.steps)),
+                tf.constant(synthetic._decayed_rates(run.lr_g, steps, config.steps)),
             ).numpy()
-            v_now = self.g_vars[0].numpy()
-            mass = mode_mass(
-                v_now, problem.modes, config.mode_probs(), config.cos_threshold
-            )
-            counts.append(int(synthetic._recovered_counts(config, mass)))
-            d_steps.append(float(norms[:, 0].mean()))
-            g_steps.append(float(norms[:, 1].mean()))
-            if progress is not None:
-                progress(1)
-        (result,) = synthetic._results(
-            config,
-            problem,
-            [run],
-            counts=np.array([counts]),
-            d_step=np.array([d_steps]),
-            g_step=np.array([g_steps]),
-            v0=g_init[0][None],
-            v=self.g_vars[0].numpy()[None],
-            w=self.d_vars[0].numpy()[None],
+            log.window(self.g_vars[0].numpy(), norms, progress)
+        return log.result(
+            run, g_init[0], self.g_vars[0].numpy(), self.d_vars[0].numpy()
         )
-        return result
