@@ -141,6 +141,43 @@ def compact_gan_run(run: dict) -> dict:
     return {k: run[k] for k in keys if k in run}
 
 
+def compare_with_adam(optimizers: dict, margin: float) -> dict:
+    """Each optimizer's paired comparison with Adam on the seeds both ran.
+
+    Args:
+        optimizers (dict): Per optimizer, ``seeds`` and ``scores`` (lower is
+            better, nan for a diverged run), as in `summarize_gan`.
+        margin (float): Non-inferiority factor (the comparison's margin is its
+            log).
+
+    Returns:
+        dict: Per optimizer other than Adam, a `PairedComparison` dict plus
+        ``ratio``, ``ratio_lower``, ``ratio_upper`` on the metric's own scale
+        (FD ratio, or Adam's balanced quality over the subject's).
+    """
+    adam = optimizers.get("adam")
+    comparisons = {}
+    for opt, entry in optimizers.items():
+        if opt == "adam" or adam is None:
+            continue
+        # Paired by seed: a seed whose run failed on either side drops out.
+        common = [s for s in entry["seeds"] if s in adam["seeds"]]
+        if not common:
+            continue
+        c = stats.paired_comparison(
+            [x for s, x in zip(entry["seeds"], entry["scores"]) if s in common],
+            [x for s, x in zip(adam["seeds"], adam["scores"]) if s in common],
+            math.log(margin),
+        ).to_dict()
+        c["ratio"], c["ratio_lower"], c["ratio_upper"] = (
+            math.exp(c["mean"]) if math.isfinite(c["mean"]) else math.nan,
+            math.exp(c["lower"]),
+            math.exp(c["upper"]),
+        )
+        comparisons[opt] = c
+    return comparisons
+
+
 def summarize_gan(runs: list[dict], bench: Any, margin: float) -> dict:
     """Per optimizer: its chosen rate, fresh-seed scores and comparison with Adam.
 
@@ -203,30 +240,11 @@ def summarize_gan(runs: list[dict], bench: Any, margin: float) -> dict:
             for i in range(len(rs[0]["evals"]))
         ]
         optimizers[opt] = entry
-    comparisons = {}
     adam = optimizers.get("adam")
     informative = adam is not None and (
         not higher or adam.get(metric, 0.0) >= ADAM_MIN_SHARE
     )
-    for opt, entry in optimizers.items():
-        if opt == "adam" or not informative:
-            continue
-        # Paired by seed: a seed whose run failed on either side drops out.
-        common = [s for s in entry["seeds"] if s in adam["seeds"]]
-        if not common:
-            continue
-        c = stats.paired_comparison(
-            [x for s, x in zip(entry["seeds"], entry["scores"]) if s in common],
-            [x for s, x in zip(adam["seeds"], adam["scores"]) if s in common],
-            math.log(margin),
-        ).to_dict()
-        # On the metric's own scale: FD ratio, or Adam's share over the subject's.
-        c["ratio"], c["ratio_lower"], c["ratio_upper"] = (
-            math.exp(c["mean"]) if math.isfinite(c["mean"]) else math.nan,
-            math.exp(c["lower"]),
-            math.exp(c["upper"]),
-        )
-        comparisons[opt] = c
+    comparisons = compare_with_adam(optimizers, margin) if informative else {}
     return {
         "experiment": exp,
         "metric": metric,
@@ -457,6 +475,12 @@ def summarize_synthetic(runs: list[dict], plan: Any) -> dict:
                 best = max(cells, key=lambda c: c["successes"])
                 rows.append(
                     {
+                        "cells": [
+                            {k: c[k] for k in ("lr_g", "lr_d", "n", "successes")}
+                            | {"outcomes": c["outcomes"]}
+                            for c in cells
+                        ],
+                        "best_outcomes": best["outcomes"],
                         "init_std": init,
                         "dim": dim,
                         "best_rate": best["rate"],
@@ -542,6 +566,7 @@ def summarize_synthetic(runs: list[dict], plan: Any) -> dict:
 __all__ = [
     "COSINE_BINS",
     "PRIMARY",
+    "compare_with_adam",
     "RELIABLE",
     "compact_gan_run",
     "edge_learning_rate",

@@ -49,6 +49,14 @@ def _cell(x: Any) -> str:
     return x if isinstance(x, str) else fmt(x)
 
 
+def _stability(s: Any) -> str:
+    """ " (the same at 99.6% of simulated seed offsets)", or "" when not simulated."""
+    percent = s.get("percent") if isinstance(s, dict) else None
+    if percent is None or (isinstance(percent, float) and math.isnan(percent)):
+        return ""
+    return f" (the same at {fmt(percent)}% of simulated seed offsets)"
+
+
 def render_markdown(results: dict) -> str:
     """`report.md` from the results dict (every number comes from it).
 
@@ -77,7 +85,22 @@ def render_markdown(results: dict) -> str:
         "|---|---|---|",
     ]
     for c in results["claims"]:
-        out.append(f"| {c['id']}. {c['title']} | {c['summary']} | **{c['verdict']}** |")
+        out.append(
+            f"| {c['id']}. {c['title']} | {c['summary']} | **{c['verdict']}**"
+            f"{_stability(c.get('stability'))} |"
+        )
+        for p in c.get("probes", []):
+            out.append(
+                f"| {c['id']}, probe: {p['name']} | {p['summary']} | {p['verdict']}"
+                f"{_stability(p.get('stability'))} |"
+            )
+    out += [
+        "",
+        "Each verdict's share is how often the same rule gives the same verdict "
+        "at a new seed offset, simulated from this report's per-seed data "
+        "(`keras_graft.experiments.stability`). A probe line is beyond the claim's "
+        "scope and counts neither for nor against it.",
+    ]
     differs = [c for c in results["claims"] if c["verdict"] != "reproduced"]
     if differs:
         out += ["", "Where this differs from the paper:", ""]
@@ -141,6 +164,8 @@ def render_markdown(results: dict) -> str:
             "",
             f"## Claim {c['id']}: {c['title']}",
             "",
+            "Scope: " + c.get("scope", ""),
+            "",
             "Rule: " + c["rule"],
             "",
             "| " + " | ".join(c["columns"]) + " |",
@@ -148,7 +173,18 @@ def render_markdown(results: dict) -> str:
         ]
         for row in c["rows"]:
             out.append("| " + " | ".join(_cell(x) for x in row) + " |")
-        out += ["", c["summary"], "", f"Verdict: **{c['verdict']}**."]
+        out += [
+            "",
+            c["summary"],
+            "",
+            f"Verdict: **{c['verdict']}**{_stability(c.get('stability'))}.",
+        ]
+        for p in c.get("probes", []):
+            out += [
+                "",
+                f"Probe, {p['name']}: {p['summary']}. Verdict of this line: "
+                f"{p['verdict']}{_stability(p.get('stability'))}.",
+            ]
     selections = {
         exp: g["summary"]["selection"]
         for exp, g in results["gans"].items()

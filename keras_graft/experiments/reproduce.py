@@ -442,7 +442,7 @@ def write_report(
     import keras
 
     from keras_graft import __version__
-    from keras_graft.experiments import analysis, claims, plots
+    from keras_graft.experiments import analysis, claims, plots, stability
 
     planned = plan_runs(preset, seed_offset, finished, gans)
     syn_runs: list[dict] = []
@@ -524,6 +524,7 @@ def write_report(
         "failed_runs": [{k: f[k] for k in ("label", "key", "error")} for f in failed],
     }
     results = jsonable(results)
+    stability.attach(results)
     results["plots"] = plots.make_plots(results, samples, store.folder)
     return results
 
