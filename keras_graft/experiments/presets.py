@@ -74,8 +74,8 @@ MIXTURE_LEARNING_RATES = {
 #: The `default` preset's rates (it runs no search): the output of
 #: `benchmarks/tune_default.py`, the same search for every optimizer (x1/3,
 #: x1, x3 a starting rate, extended while the best sits at an edge) at the
-#: default's horizon, on selection seeds 1000-1005 (ring) and 1000-1001
-#: (digits); stored in ``benchmarks/results/tuning_default/rates.json`` and
+#: default's horizon, on selection seeds 1000-1005 (ring and digits);
+#: stored in ``benchmarks/results/tuning_default/rates.json`` and
 #: checked against it by the tests.
 DEFAULT_RATES = {
     "ring": {
@@ -85,7 +85,7 @@ DEFAULT_RATES = {
         "nsgda": 0.002,
         "sgda": 0.06,
     },
-    "digits": {"adam": 0.027, "ada_nsgda": 0.009, "ada_dir": 0.03, "nsgda": 0.009},
+    "digits": {"adam": 0.009, "ada_nsgda": 0.009, "ada_dir": 0.03, "nsgda": 0.009},
 }
 #: The synthetic optimizers: label -> (optimizer name, options). Adam and
 #: Ada-nSGDA use the GANs' betas (beta_1 = 0.5, beta_2 = 0.999).
