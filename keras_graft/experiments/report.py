@@ -49,6 +49,17 @@ def _cell(x: Any) -> str:
     return x if isinstance(x, str) else fmt(x)
 
 
+def _seeds(seeds: Any) -> str:
+    """ "8" or "8 (AdaDir (reverse graft) 4)" for per-optimizer seeds."""
+    if not isinstance(seeds, dict):
+        return fmt(seeds)
+    from keras_graft.experiments.claims import LABELS
+
+    most = max(set(seeds.values()), key=list(seeds.values()).count)
+    others = [f"{LABELS.get(o, o)} {fmt(n)}" for o, n in seeds.items() if n != most]
+    return fmt(most) + (f" ({', '.join(others)})" if others else "")
+
+
 def _stability(s: Any) -> str:
     """ " (the same at 99.6% of simulated seed offsets)", or "" when not simulated."""
     percent = s.get("percent") if isinstance(s, dict) else None
@@ -133,7 +144,12 @@ def render_markdown(results: dict) -> str:
     for exp, g in results["gans"].items():
         c = g["config"]
         search = (
-            "base rate"
+            (
+                "the rates of a stored search on selection seeds (x1/3, x1, x3, "
+                "extended at an edge; `benchmarks/tune_default.py`)"
+                if meta["preset"] == "default"
+                else "base rate"
+            )
             if len(c["search"]) == 1
             else "best of x{} the base rate on {} selection seed(s)".format(
                 ", x".join(fmt(m) for m in c["search"]), c["selection_seeds"]
@@ -154,7 +170,7 @@ def render_markdown(results: dict) -> str:
                 fmt(c["width"]),
                 c["loss"],
                 search,
-                fmt(c["seeds"]),
+                _seeds(c["seeds"]),
                 fmt(c["eval_samples"]),
                 fmt(c["score_evals"]),
             )

@@ -21,7 +21,12 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Mapping
 
-from keras_graft.experiments.presets import GANBenchmark, Preset, SyntheticPlan
+from keras_graft.experiments.presets import (
+    GANBenchmark,
+    Preset,
+    SyntheticPlan,
+    fresh_seeds,
+)
 
 #: Seeds of a learning-rate search start here (plus the seed offset).
 SELECTION_SEED_BASE = 1000
@@ -292,7 +297,7 @@ def _search(
     if len(bench.search) <= 1:
         return [
             gan_run(bench, optimizer, base, "fresh", i, offset)
-            for i in range(bench.seeds)
+            for i in range(fresh_seeds(bench, optimizer))
         ]
     rates = [base * m for m in bench.search]
     runs: list[Run] = []
@@ -317,7 +322,7 @@ def _search(
         best = analysis.select_learning_rate(results, exp, bench.score_evals)
         return runs + [
             gan_run(bench, optimizer, best, "fresh", i, offset)
-            for i in range(bench.seeds)
+            for i in range(fresh_seeds(bench, optimizer))
         ]
 
 

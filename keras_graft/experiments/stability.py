@@ -8,8 +8,10 @@ each simulated report:
 
 - GAN benchmarks: the fresh seeds are resampled with replacement (each seed
   keeps the scores of every optimizer on it, so the pairing with Adam and the
-  correlation between optimizers stay), and the paired comparisons with Adam
-  are taken again (`analysis.compare_with_adam`).
+  correlation between optimizers stay; an optimizer that ran fewer seeds is
+  resampled over its own), and the paired comparisons with Adam are taken
+  again (`analysis.compare_with_adam`). With few seeds this bootstrap
+  understates the spread a little (by sqrt((n - 1) / n)).
 - Synthetic grid and phase cells, and claim 4's interventional pools: each
   cell's success rate is drawn from its Jeffreys posterior (Beta(k + 1/2,
   n - k + 1/2)) and the cell's successes from that rate (so a cell seen at
@@ -53,21 +55,30 @@ def _resampled_gans(gans: dict, rng: np.random.Generator) -> dict:
         if not g.get("informative", True) or "adam" not in opts:
             out[exp] = new
             continue
-        seeds = sorted(set.intersection(*(set(e["seeds"]) for e in opts.values())))
-        if not seeds:
-            out[exp] = new
-            continue
-        pick = [seeds[i] for i in rng.integers(0, len(seeds), len(seeds))]
-        resampled = {}
+        # Optimizers that ran the same seeds are resampled together (one draw
+        # of seeds per set, so that their comparisons stay correlated through
+        # Adam's runs as measured); an optimizer with fewer seeds (a
+        # benchmark's per-optimizer seeds) gets a draw of its own set.
+        by_set: dict[tuple, list[str]] = {}
         for opt, e in opts.items():
-            score = dict(zip(e["seeds"], e["scores"]))
-            resampled[opt] = {
-                "seeds": list(range(len(pick))),
-                "scores": [score[s] for s in pick],
-            }
-        new["comparisons"] = compare_with_adam(resampled, g["margin"])
+            if opt != "adam":
+                common = tuple(s for s in e["seeds"] if s in opts["adam"]["seeds"])
+                by_set.setdefault(common, []).append(opt)
+        comparisons = {}
+        for seeds, members in by_set.items():
+            if not seeds:
+                continue
+            pick = [seeds[i] for i in rng.integers(0, len(seeds), len(seeds))]
+            resampled = {}
+            for opt in ["adam", *members]:
+                score = dict(zip(opts[opt]["seeds"], opts[opt]["scores"]))
+                resampled[opt] = {
+                    "seeds": list(range(len(pick))),
+                    "scores": [score[s] for s in pick],
+                }
+            comparisons.update(compare_with_adam(resampled, g["margin"]))
         new["comparisons"] = {
-            o: c for o, c in new["comparisons"].items() if o in g["comparisons"]
+            o: c for o, c in comparisons.items() if o in g["comparisons"]
         }
         out[exp] = new
     return out

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats as sps
 
 from keras_graft.experiments import presets, runs
-from keras_graft.experiments.presets import get_preset
+from keras_graft.experiments.presets import fresh_seeds, get_preset
 
 pytestmark = pytest.mark.backend("jax")  # no backend work: one process
 
@@ -53,7 +53,9 @@ def test_tuning_seeds_are_none_of_the_reported_ones():
     # Selection seeds start at 1000; the documented offsets (0, 7, 100) use
     # fresh seeds below 200.
     assert runs.SELECTION_SEED_BASE == 1000
-    assert max(b.seeds for b in get_preset("default").gans) + 100 < 1000
+    default = get_preset("default")
+    most = max(fresh_seeds(b, o) for b in default.gans for o in b.config.optimizers)
+    assert most + 100 < 1000
 
 
 def test_default_digits_decide_a_true_ratio_of_0_8_or_1_5():
@@ -64,10 +66,65 @@ def test_default_digits_decide_a_true_ratio_of_0_8_or_1_5():
     bench = next(
         b for b in get_preset("default").gans if b.config.experiment == "digits"
     )
-    n, sd, margin = bench.seeds, presets.DEFAULT_DIGIT_SPREAD, math.log(1.25)
+    n, sd, margin = (
+        min(fresh_seeds(bench, o) for o in ("adam", "ada_nsgda", "nsgda")),
+        presets.DEFAULT_DIGIT_SPREAD,
+        math.log(1.25),
+    )
     t = sps.t.ppf(0.95, n - 1)
     for ratio in (0.8, 1.5):
         shift = abs(math.log(ratio) - margin) * math.sqrt(n) / sd
         # P(|mean - margin| > t s / sqrt(n)) on the right side: noncentral t.
         power = sps.nct.sf(t, n - 1, shift)
         assert power >= 0.9, (ratio, power)
+
+
+def test_per_optimizer_seeds_run_the_first_of_the_same_seeds():
+    bench = next(
+        b for b in get_preset("default").gans if b.config.experiment == "digits"
+    )
+    planned = runs.plan_runs(
+        replace(get_preset("default"), gans=(bench,)), 0, {}, synthetic=[]
+    )
+    seeds = {}
+    for r in planned:
+        seeds.setdefault(r.spec["optimizer"], []).append(r.spec["seed"])
+    assert seeds["adam"] == list(range(fresh_seeds(bench, "adam")))
+    assert seeds["ada_dir"] == list(range(fresh_seeds(bench, "ada_dir")))
+    assert len(seeds["ada_dir"]) < len(seeds["adam"])
+    with pytest.raises(ValueError, match="seeds"):
+        replace(bench, seeds={"adam": 2})
+    with pytest.raises(ValueError, match="seeds"):
+        replace(bench, seeds={o: 0 for o in bench.config.optimizers})
+
+
+@pytest.mark.slow
+@pytest.mark.backend("torch")  # eager steps: PyTorch's are the cheapest
+def test_default_runs_end_to_end_shrunk(tmp_path):
+    from keras_graft.experiments import reproduce
+    from keras_graft.experiments.presets import shrink
+
+    preset = shrink(get_preset("default"))
+    assert isinstance(preset.gans[1].seeds, dict)
+    # The reverse graft on fewer seeds, as in the default.
+    seeds = {"adam": 2, "ada_nsgda": 2, "ada_dir": 1, "nsgda": 2}
+    preset = replace(
+        preset, gans=(preset.gans[0], replace(preset.gans[1], seeds=seeds))
+    )
+    results = reproduce(preset, tmp_path / "report", log=None, workers=1)
+    saved = json.loads((tmp_path / "report" / "results.json").read_text())
+    for bench in preset.gans:
+        exp = bench.config.experiment
+        for opt in bench.config.optimizers:
+            n = sum(1 for r in saved["gans"][exp]["runs"] if r["optimizer"] == opt)
+            assert n == fresh_seeds(bench, opt), (exp, opt)
+    # The grid runs the verdicts' optimizers only; every claim and probe line
+    # carries its simulated stability, and the report prints it.
+    assert set(saved["synthetic"]["grid"]["non_saturating"]) == {"sgda", "nsgda"}
+    for c in saved["claims"]:
+        assert 0.0 <= c["stability"]["share"] <= 1.0
+        assert all("stability" in p for p in c["probes"])
+    assert [p["name"].split(" ")[0] for p in saved["claims"][0]["probes"]] == ["ring"]
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "of simulated seed offsets" in text and "Scope: " in text
+    assert results["claims"] == saved["claims"]
