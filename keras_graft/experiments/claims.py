@@ -330,7 +330,7 @@ def _gan_claim(
         on = _on(outcomes, (exp,))
         probes.append(
             {
-                "name": f"{exp} (a probe beyond the paper)",
+                "name": f"{exp}, a benchmark beyond the paper",
                 "verdict": rule(on),
                 "summary": describe(on)
                 if on
@@ -611,8 +611,8 @@ def _claim3(syn: dict, gans: dict, preset: Any) -> dict:
         s, n = syn["grid"][primary]["sgda"], syn["grid"][primary]["nsgda"]
         probes.append(
             {
-                "name": f"the full grid at init {_f(syn['config']['init_std'])} "
-                "(robustness, outside the theorem's regime)",
+                "name": f"the full grid at init {_f(syn['config']['init_std'])}, "
+                "outside the theorem's regime",
                 "verdict": verdicts[primary],
                 "summary": (
                     f"{primary} loss: SGDA succeeds reliably (>= 80% of seeds) in "

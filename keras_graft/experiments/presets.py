@@ -2,17 +2,19 @@
 
 - ``tiny``: seconds per backend, for the tests (tiny networks, few steps, the
   pixel stand-in metric for digits).
-- ``default``: the embedded default, the whole `reproduce` in about 8 minutes
-  on 2 idle CPU cores (JAX, two worker processes; 451-463 s measured with 12
-  ring seeds, 472-710 s with 3 on a slower machine, 892-2,078 s on busy shared
-  hosts). Learning rates are the
-  documented bases (no search); the digit benchmark runs the optimizers the
-  verdicts of claims 1 and 2 compare with Adam on images (Ada-nSGDA, nSGDA).
+- ``default``: the embedded default, the whole `reproduce` in about 10
+  minutes on 2 idle CPU cores (JAX, two worker processes). No search: its
+  learning rates are the stored output of one search for every optimizer at
+  its horizon (`DEFAULT_RATES`, `benchmarks/tune_default.py`). Its digits
+  run every optimizer claims 1 and 2 compare with Adam on images; its ring
+  (a probe beyond the paper) the probes' optimizers; its synthetic grid the
+  optimizers the verdicts read, and its phase diagram reaches the theorem's
+  regime (init 0.0025).
 - ``long``: the same benchmarks with more seeds, a learning-rate search for
-  every GAN optimizer and longer digit runs; 34-94 minutes measured on 2 CPU
-  cores (JAX), depending on the machine's load. Its searches (and `paper`'s)
-  try x1/3, x1, x3 the base rate and, while an optimizer's best rate is the
-  lowest or highest tried, up to two more rates beyond that edge.
+  every GAN optimizer and longer digit runs; about an hour on 2 CPU cores
+  (JAX). Its searches (and `paper`'s) try x1/3, x1, x3 the base rate and,
+  while an optimizer's best rate is the lowest or highest tried, up to two
+  more rates beyond that edge.
 - ``paper``: GPU scale: longer runs, more seeds, a learning-rate search on
   digits and CIFAR-10 (the WGAN-GP ResNet pair; tfds must have CIFAR-10 on
   disk and InceptionV3's weights must be downloadable). Expected time, not

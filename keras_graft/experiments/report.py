@@ -88,7 +88,15 @@ def render_markdown(results: dict) -> str:
         f"{meta.get('seed_offset', 0)}, "
         f"{meta.get('executor') or str(meta.get('workers', 1)) + ' worker(s)'}, "
         "total wall time "
-        f"{fmt(meta['seconds'])} s. Every number below is in `results.json`.",
+        f"{fmt(meta['seconds'])} s."
+        + (
+            f" Report rebuilt from the stored runs at commit "
+            f"`{meta['report_git_commit']}`."
+            if meta.get("report_git_commit")
+            and meta.get("report_git_commit") != meta.get("git_commit")
+            else ""
+        )
+        + " Every number below is in `results.json`.",
         "",
         "## Summary",
         "",

@@ -587,9 +587,10 @@ def report_from_folder(
         with open(os.path.join(out_dir, "results.json")) as f:
             old = json.load(f).get("meta", {})
     keep = ("executor", "workers", "git_commit", "seconds")
-    results = write_report(
-        preset, store, offset, gans, finished, {k: old[k] for k in keep if k in old}
-    )
+    meta = {k: old[k] for k in keep if k in old}
+    # The runs came from `git_commit`; the analysis and the report from this code.
+    meta["report_git_commit"] = git_commit()
+    results = write_report(preset, store, offset, gans, finished, meta)
     _save(results, out_dir)
     return results
 

@@ -74,6 +74,8 @@ def test_a_failing_run_is_retried_once_then_reported_then_retried(
     calls.clear()
     rebuilt = report_from_folder(out, preset)
     assert calls == []
+    # It names the commit it was rebuilt at (the runs' own is kept).
+    assert rebuilt["meta"].pop("report_git_commit") == again["meta"]["git_commit"]
     for r in (again, rebuilt):
         r["meta"].pop("seconds")
     assert json.loads(json.dumps(rebuilt)) == json.loads(json.dumps(again))

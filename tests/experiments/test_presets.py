@@ -124,7 +124,7 @@ def test_default_runs_end_to_end_shrunk(tmp_path):
     for c in saved["claims"]:
         assert 0.0 <= c["stability"]["share"] <= 1.0
         assert all("stability" in p for p in c["probes"])
-    assert [p["name"].split(" ")[0] for p in saved["claims"][0]["probes"]] == ["ring"]
+    assert [p["name"].split(",")[0] for p in saved["claims"][0]["probes"]] == ["ring"]
     text = (tmp_path / "report" / "report.md").read_text()
     assert "of simulated seed offsets" in text and "Scope: " in text
     assert results["claims"] == saved["claims"]
