@@ -323,9 +323,7 @@ def _digits(
 #: the 1.25 margin in at least 90% of runs (one-sided 95% t interval;
 #: checked by the tests).
 _DIGIT_DEFAULT = ("adam", "ada_nsgda", "ada_dir", "nsgda")
-#: The reverse graft's FD is about 3x Adam's (log sd 0.10 between seeds): 3
-#: seeds decide it, so it runs the first 3 of the same seeds.
-_DIGIT_SEEDS = {"adam": 8, "ada_nsgda": 8, "ada_dir": 3, "nsgda": 8}
+_DIGIT_SEEDS = 8
 #: The paired spread (sd of the per-seed log FD difference with Adam) of the
 #: default's digit runs, pooled over its optimizers and stored reports.
 DEFAULT_DIGIT_SPREAD = 0.12

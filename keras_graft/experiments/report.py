@@ -60,6 +60,21 @@ def _seeds(seeds: Any) -> str:
     return fmt(most) + (f" ({', '.join(others)})" if others else "")
 
 
+def _unstable(entry: dict) -> str:
+    """A warning for a verdict that other seed offsets often do not repeat."""
+    from keras_graft.experiments.stability import STABLE
+
+    share = (entry.get("stability") or {}).get("share")
+    if share is None or (isinstance(share, float) and math.isnan(share)):
+        return ""
+    if share >= STABLE:
+        return ""
+    return (
+        "; not a stable finding at this budget: its effect sits near the margin, "
+        "where more seeds than this preset runs are needed"
+    )
+
+
 def _stability(s: Any) -> str:
     """ " (the same at 99.6% of simulated seed offsets)", or "" when not simulated."""
     percent = s.get("percent") if isinstance(s, dict) else None
@@ -106,12 +121,12 @@ def render_markdown(results: dict) -> str:
     for c in results["claims"]:
         out.append(
             f"| {c['id']}. {c['title']} | {c['summary']} | **{c['verdict']}**"
-            f"{_stability(c.get('stability'))} |"
+            f"{_stability(c.get('stability'))}{_unstable(c)} |"
         )
         for p in c.get("probes", []):
             out.append(
                 f"| {c['id']}, probe: {p['name']} | {p['summary']} | {p['verdict']}"
-                f"{_stability(p.get('stability'))} |"
+                f"{_stability(p.get('stability'))}{_unstable(p)} |"
             )
     out += [
         "",
@@ -201,13 +216,14 @@ def render_markdown(results: dict) -> str:
             "",
             c["summary"],
             "",
-            f"Verdict: **{c['verdict']}**{_stability(c.get('stability'))}.",
+            f"Verdict: **{c['verdict']}**"
+            f"{_stability(c.get('stability'))}{_unstable(c)}.",
         ]
         for p in c.get("probes", []):
             out += [
                 "",
                 f"Probe, {p['name']}: {p['summary']}. Verdict of this line: "
-                f"{p['verdict']}{_stability(p.get('stability'))}.",
+                f"{p['verdict']}{_stability(p.get('stability'))}{_unstable(p)}.",
             ]
     selections = {
         exp: g["summary"]["selection"]

@@ -83,6 +83,7 @@ def test_per_optimizer_seeds_run_the_first_of_the_same_seeds():
     bench = next(
         b for b in get_preset("default").gans if b.config.experiment == "digits"
     )
+    bench = replace(bench, seeds={"adam": 4, "ada_nsgda": 4, "ada_dir": 2, "nsgda": 3})
     planned = runs.plan_runs(
         replace(get_preset("default"), gans=(bench,)), 0, {}, synthetic=[]
     )
