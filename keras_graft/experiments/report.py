@@ -222,7 +222,8 @@ def render_markdown(results: dict) -> str:
         for p in c.get("probes", []):
             out += [
                 "",
-                f"Probe, {p['name']}: {p['summary']}. Verdict of this line: "
+                f"Probe, {p['name']}: {p['summary'].rstrip('.')}. Verdict of this "
+                "line: "
                 f"{p['verdict']}{_stability(p.get('stability'))}{_unstable(p)}.",
             ]
     selections = {
