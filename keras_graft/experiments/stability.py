@@ -195,11 +195,14 @@ def verdict_stability(
     tallies: dict[int, list] = {i: [] for i in observed}
     for _ in range(simulations):
         sim = _resampled_gans(gans, rng)
+        # Every paired comparison of this simulated offset, once for both claims.
+        outcomes = {
+            (e, o): c for e, g in sim.items() for o, c in g["comparisons"].items()
+        }
+        image = [e for e in sim if e in C.IMAGE_BENCHMARKS]
         for cid, rule in ((1, C.claim1_verdict), (2, C.claim2_verdict)):
             if cid not in observed:
                 continue
-            _, outcomes = C._comparison_rows(sim, C.LABELS)
-            image = [e for e in sim if e in C.IMAGE_BENCHMARKS]
             main = rule(C._on(outcomes, C.IMAGE_BENCHMARKS)) if image else None
             probes = [
                 rule(C._on(outcomes, (e,))) for e in sim if e not in C.IMAGE_BENCHMARKS

@@ -227,11 +227,13 @@ def difference_interval(
     confidence = check_float(confidence, "confidence", low=0.5, high=1.0)
     z = float(stats.norm.ppf(confidence))
 
-    def wilson(k: int, n: int) -> tuple[float, float, float]:
-        n = check_int(n, "n1/n2", minimum=1)
-        k = check_int(k, "k1/k2", minimum=0)
+    for k, n, k_name, n_name in ((k1, n1, "k1", "n1"), (k2, n2, "k2", "n2")):
+        check_int(n, n_name, minimum=1)
+        check_int(k, k_name, minimum=0)
         if k > n:
-            fail(ValueError, "k1/k2", f"successes in [0, {n}]", k)
+            fail(ValueError, k_name, f"an int in [0, {n_name}={n}]", k)
+
+    def wilson(k: int, n: int) -> tuple[float, float, float]:
         p = k / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
