@@ -81,7 +81,12 @@ class NonFiniteFlags(keras.metrics.Metric):
         """The two values for the step's logs (tensors, not the variables:
         TensorFlow's eager trainer wraps logs in a `tf.data` Optional, which
         takes no variables)."""
-        return {CODE: self.result(), STEP: ops.copy(self.step.value)}
+        return self.named(self.result(), ops.copy(self.step.value))
+
+    @staticmethod
+    def named(code, step) -> dict:
+        """`{CODE: code, STEP: step}`: the flags' two values as logged."""
+        return {CODE: code, STEP: step}
 
 
 def flags_out_of_logs(inner: Callable, keep: Callable) -> Callable:

@@ -380,9 +380,9 @@ class GAN(keras.Model):
         Returns:
             Tensor: latents of shape `(num, *latent_shape)`.
         """
-        return keras.random.normal(
+        return gan_backend.normal(
             (num,) + self.latent_shape,
-            seed=self.seed_generator if seed is None else seed,
+            self.seed_generator if seed is None else seed,
         )
 
     def generate(
@@ -664,8 +664,7 @@ class GAN(keras.Model):
         g_vars = self.generator.trainable_variables
         track = cfg.track_pace
         if track:
-            d_before = gan_backend.snapshot(d_vars)
-            g_before = gan_backend.snapshot(g_vars)
+            before = gan_backend.snapshot(d_vars + g_vars)
         step = ops.copy(ops.convert_to_tensor(self.optimizer.iterations))
         simultaneous = cfg.update == "simultaneous"
         d_bad = ops.convert_to_tensor(False)
@@ -701,27 +700,13 @@ class GAN(keras.Model):
         values = {**d_aux, **g_aux}
         if track:
             with gan_backend.no_grad():
-                d_pace = self._pace(d_before, d_vars)
-                g_pace = self._pace(g_before, g_vars)
-                values["d_pace"] = d_pace
-                values["g_pace"] = g_pace
-                values["pace_ratio"] = ops.where(
-                    g_pace > 0, d_pace / ops.maximum(g_pace, _PACE_EPS), 0.0
-                )
+                values.update(gan_backend.pace_logs(before, d_vars, g_vars, _PACE_EPS))
                 values["d_grad_norm"] = d_grad_norm
                 values["g_grad_norm"] = g_grad_norm
-        for tracker in self._trackers:
-            tracker.update_state(values[tracker.name])
+        logs = gan_backend.log_values(self._trackers, values)
         # `d_bad` and `g_bad` stay False for a player that is not checked.
-        self._nonfinite.update_state(d_bad, g_bad, step)
-        logs = {t.name: t.result() for t in self._trackers}
-        logs.update(self._nonfinite.logs())
+        logs.update(gan_backend.record_nonfinite(self._nonfinite, d_bad, g_bad, step))
         return logs
-
-    @staticmethod
-    def _pace(before, variables):
-        """`||variables - before|| / ||before||` over all the given variables."""
-        return gan_backend.pace(before, variables, _PACE_EPS)
 
     @staticmethod
     def _grad_norm(grads, optimizer):

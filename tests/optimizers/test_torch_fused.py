@@ -322,6 +322,27 @@ def test_squared_norms_are_float32_sums_of_squares_within_float_rounding():
     np.testing.assert_allclose(sums.numpy(), expected, rtol=1e-5, atol=0)
 
 
+@pytest.mark.parametrize("total", ["flat", "over_flat"])
+def test_small_tensors_squared_norms_against_numpy(total):
+    # Small host tensors only: up to `_HOST_FLAT` elements in all through one
+    # flat copy, more through `_foreach_norm`; the same sums either way.
+    import torch
+
+    torch_backend = _torch_backend()
+    rng = np.random.default_rng(4)
+    shapes = [(), (3, 1, 2), (0,), (5,), (1,)]
+    if total == "over_flat":
+        shapes.append((torch_backend._HOST_FLAT,))
+    arrays = [rng.standard_normal(s).astype("float32") for s in shapes]
+    tensors = [torch.from_numpy(a) for a in arrays]
+    tensors[1] = tensors[1].permute(2, 1, 0)  # not contiguous
+    sums = torch_backend.squared_norms(tensors)
+    expected = [np.sum(np.square(a, dtype=np.float64)) for a in arrays]
+    assert sums.dtype == torch.float32 and sums.shape == (len(shapes),)
+    np.testing.assert_allclose(sums.numpy(), expected, rtol=2e-6, atol=0)
+    assert sums[2] == 0.0
+
+
 def test_mixed_float32_and_float64_variables_take_the_same_step():
     # The host buffer serves one dtype; mixed slots fall back to `_foreach`.
     variables = [

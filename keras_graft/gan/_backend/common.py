@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import keras
 from keras import ops
 
 
@@ -17,6 +18,16 @@ def pace(before: Sequence, variables: Sequence, eps: float):
         update = update + ops.sum(ops.square(ops.subtract(v.value, b)))
         size = size + ops.sum(ops.square(b))
     return ops.where(size > 0, ops.sqrt(update) / ops.sqrt(ops.maximum(size, eps)), 0.0)
+
+
+def pace_logs(before: Sequence, d_vars: Sequence, g_vars: Sequence, eps: float) -> dict:
+    """`d_pace`, `g_pace` and `pace_ratio = d_pace / g_pace` (0 when `g_pace`
+    is 0), from `before`, a snapshot of `d_vars + g_vars`."""
+    n = len(d_vars)
+    d_pace = pace(before[:n], d_vars, eps)
+    g_pace = pace(before[n:], g_vars, eps)
+    ratio = ops.where(g_pace > 0, d_pace / ops.maximum(g_pace, eps), 0.0)
+    return {"d_pace": d_pace, "g_pace": g_pace, "pace_ratio": ratio}
 
 
 def squared_norm(tensors: Sequence):
@@ -46,3 +57,22 @@ def test_step(model, data):
 def replica_sum(tensors: Sequence) -> list:
     """`tensors` (one replica: nothing to sum)."""
     return list(tensors)
+
+
+def normal(shape: tuple, seed):
+    """`keras.random.normal(shape, seed=seed)` (the latents of a step)."""
+    return keras.random.normal(shape, seed=seed)
+
+
+def log_values(trackers: Sequence, values: dict) -> dict:
+    """Update each tracker with `values[tracker.name]`; return the logs
+    `{name: result}`."""
+    for tracker in trackers:
+        tracker.update_state(values[tracker.name])
+    return {t.name: t.result() for t in trackers}
+
+
+def record_nonfinite(flags, d_bad, g_bad, step) -> dict:
+    """`flags.update_state(d_bad, g_bad, step)`; return `flags.logs()`."""
+    flags.update_state(d_bad, g_bad, step)
+    return flags.logs()

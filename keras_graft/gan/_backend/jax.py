@@ -22,9 +22,12 @@ from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
+    log_values,
+    normal,
+    record_nonfinite,
     replica_sum,
     squared_norm,
-    pace,
+    pace_logs,
 )
 
 

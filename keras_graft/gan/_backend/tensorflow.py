@@ -9,8 +9,11 @@ import tensorflow as tf
 
 from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
+    log_values,
+    normal,
+    record_nonfinite,
     squared_norm,
-    pace,
+    pace_logs,
     test_step,
     train_step,
 )

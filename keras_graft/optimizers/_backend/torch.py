@@ -88,20 +88,53 @@ def squared_norms(tensors):
     slow as a pass that reads and writes the tensor, and, squared, within
     about 5e-5 of the float64 sum of a million squares; BLAS's ``dot`` reads
     it at twice the speed, within about 5e-6. Small tensors, where one call
-    for all beats a call each, keep `_foreach_norm`.
+    for all beats a call each, are summed through one flat copy when they
+    hold at most `_HOST_FLAT` elements together, else by `_foreach_norm`.
     """
     tensors = _float32_tensors(tensors)
     on_host = tensors and tensors[0].device.type == "cpu"
-    small, large = _split_by_size(tensors) if on_host else ([], [])
-    if not large:
+    if not on_host:
         return torch.stack(torch._foreach_norm(tensors)) ** 2
+    small, large = _split_by_size(tensors)
+    if not large:
+        return _small_squared_norms(tensors)
     # A few ops whatever the number of tensors (an op each costs about as
     # much as the norm of a small tensor).
     sums = torch.empty(len(tensors), dtype=torch.float32)
     if small:
-        sums[small] = torch.stack(torch._foreach_norm([tensors[i] for i in small])) ** 2
+        sums[small] = _small_squared_norms([tensors[i] for i in small])
     sums[large] = torch.stack([_dot_self(tensors[i]) for i in large])
     return sums
+
+
+# Up to this many elements in all, small tensors on the host are summed
+# through one flat copy: a handful of ops, where `_foreach_norm` is one norm
+# kernel per tensor (about 4 us each, most of a small step's time).
+_HOST_FLAT = 1 << 14
+
+
+def _small_squared_norms(tensors):
+    """`squared_norms` of host tensors under `_HOST_LARGE` elements each."""
+    if sum(map(torch.Tensor.numel, tensors)) <= _HOST_FLAT:
+        return _flat_squared_norms(tensors)
+    return torch.stack(torch._foreach_norm(tensors)) ** 2
+
+
+def _flat_squared_norms(tensors):
+    """`squared_norms` of small float32 host tensors: their elements copied
+    into one vector, squared, and summed per tensor (`index_add_`)."""
+    sizes = tuple(map(torch.Tensor.numel, tensors))
+    # One C++ call for the flattening and the copy (what DDP buckets use);
+    # a `reshape` per tensor would cost as much as the norms it replaces.
+    flat = torch._utils._flatten_dense_tensors(tensors)
+    sums = torch.zeros(len(sizes), dtype=torch.float32)
+    return sums.index_add_(0, _owners(sizes), flat * flat)
+
+
+@functools.lru_cache(maxsize=64)
+def _owners(sizes):
+    """For each element of the flat copy, the index of its tensor."""
+    return torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
 
 
 def _dot_self(tensor):
@@ -174,8 +207,13 @@ def _sub_scaled_on_host(values, directions, scales):
     in sign and in the factor 1, so each value is rounded as in
     ``value - scale * direction``.
     """
-    one = torch.ones((), dtype=torch.float32)
-    torch._foreach_addcmul_(values, directions, [one] * len(values), -scales)
+    torch._foreach_addcmul_(values, directions, _ones(len(values)), -scales)
+
+
+@functools.lru_cache(maxsize=16)
+def _ones(n):
+    """`n` references to one float32 1 on the host (never written to)."""
+    return [torch.ones((), dtype=torch.float32)] * n
 
 
 def _sub_scaled_on_device(values, directions, scales):
@@ -407,7 +445,7 @@ def _tensor(value, device=None):
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, keras.Variable):
-        return value.value
+        return variable_tensors([value])[0]
     return torch.as_tensor(value, device=device)
 
 
