@@ -65,7 +65,8 @@ class NonFiniteFlags(keras.metrics.Metric):
         )
 
     def update_state(self, d_bad, g_bad, step) -> None:
-        """Record this step's flags (`d_bad`, `g_bad`: bool tensors)."""
+        """Record this step's flags (`d_bad`, `g_bad`: bool tensors, or
+        False for a player not checked)."""
         first = ops.logical_and(
             self.d_flag.value + self.g_flag.value == 0, ops.logical_or(d_bad, g_bad)
         )

@@ -643,7 +643,7 @@ class GAN(keras.Model):
             )
         return real, ops.reshape(ops.cast(y, "int32"), (-1,))
 
-    def _d_step(self, real, batch, labels):
+    def _d_step(self, real, batch, labels, d_vars):
         z = self._step_latents(batch)
         alpha = None
         if self._train_config.gradient_penalty == "wgan_gp":
@@ -652,9 +652,7 @@ class GAN(keras.Model):
             if replicas > 1:
                 alpha = gan_backend.replica_rows(alpha, batch)
         objective = self._for_gradients(self._d_objective, self.d_optimizer)
-        return gan_backend.gradients(
-            objective, self.discriminator.trainable_variables, real, z, alpha, labels
-        ), z
+        return gan_backend.gradients(objective, d_vars, real, z, alpha, labels), z
 
     def _train_step_common(self, data):
         cfg = self._train_config
@@ -667,15 +665,18 @@ class GAN(keras.Model):
             before = gan_backend.snapshot(d_vars + g_vars)
         step = ops.copy(ops.convert_to_tensor(self.optimizer.iterations))
         simultaneous = cfg.update == "simultaneous"
-        d_bad = ops.convert_to_tensor(False)
+        # False (a Python bool) until a check gives a tensor: no op for an
+        # unchecked player.
+        d_bad = False
         for i in range(cfg.d_steps):
-            (d_grads, d_aux), z = self._d_step(real, batch, labels)
+            (d_grads, d_aux), z = self._d_step(real, batch, labels, d_vars)
             if track and i == cfg.d_steps - 1:
                 # Before `apply`: a LossScaleOptimizer updates its scale there.
                 d_grad_norm = self._grad_norm(d_grads, self.d_optimizer)
             if self._d_checked:
                 losses = [d_aux[k] for k in ("d_loss", "penalty") if k in d_aux]
-                d_bad = ops.logical_or(d_bad, _nonfinite.any_nonfinite(losses, d_grads))
+                bad = _nonfinite.any_nonfinite(losses, d_grads)
+                d_bad = bad if d_bad is False else ops.logical_or(d_bad, bad)
             if simultaneous and i == cfg.d_steps - 1:
                 break
             gan_backend.apply(self.d_optimizer, d_grads, d_vars)
@@ -688,7 +689,7 @@ class GAN(keras.Model):
         g_bad = (
             _nonfinite.any_nonfinite([g_aux["g_loss"]], g_grads)
             if self._g_checked
-            else ops.convert_to_tensor(False)
+            else False
         )
         if simultaneous:
             gan_backend.apply(self.d_optimizer, d_grads, d_vars)

@@ -126,3 +126,16 @@ def test_pace_logs_against_numpy(case):
     np.testing.assert_allclose(_np(logs["pace_ratio"]), ratio, rtol=1e-5)
     assert (case == "g_still") == (float(_np(logs["g_pace"])) == 0.0)
     assert (case == "d_from_zero") == (float(_np(logs["d_pace"])) == 0.0)
+
+
+def test_nonfinite_flags_take_false_for_an_unchecked_player():
+    flags = _nonfinite.NonFiniteFlags()
+    for step, g_bad in enumerate([False, True]):
+        logs = gan_backend.record_nonfinite(
+            flags,
+            False,
+            keras.ops.convert_to_tensor(g_bad),
+            keras.ops.convert_to_tensor(step + 4, "int64"),
+        )
+    assert float(_np(logs[_nonfinite.CODE])) == 2  # the generator only
+    assert float(_np(logs[_nonfinite.STEP])) == 5
