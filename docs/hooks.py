@@ -12,7 +12,7 @@
 - The results page carries ``<!-- reproduce-report -->`` and
   ``<!-- reproduce-long-report -->`` markers. When the reproduction report
   ``benchmarks/results/reproduce_default/report.md`` (or
-  ``before_scope/reproduce_long/``)
+  ``reproduce_long/``)
   exists, its text replaces the marker (headings moved two levels down,
   relative links pointed at copies of its files published under
   ``results/reproduce_default/`` or ``results/reproduce_long/``).
@@ -30,9 +30,7 @@ REPORT_DIR = os.path.join(ROOT, "benchmarks", "results", "reproduce_default")
 REPORT = os.path.join(REPORT_DIR, "report.md")
 REPORT_URI = "results/reproduce_default"
 REPORT_MARKER = "<!-- reproduce-report -->"
-LONG_REPORT_DIR = os.path.join(
-    ROOT, "benchmarks", "results", "before_scope", "reproduce_long"
-)
+LONG_REPORT_DIR = os.path.join(ROOT, "benchmarks", "results", "reproduce_long")
 LONG_REPORT_URI = "results/reproduce_long"
 LONG_REPORT_MARKER = "<!-- reproduce-long-report -->"
 CLI_MARKER = "<!-- cli-help -->"

@@ -41,7 +41,7 @@ PRESET_HELP = {
     "tiny": "seconds, a smoke test with tiny networks and few steps",
     "default": "every claim at CPU scale, about 10 minutes on 2 CPU cores",
     "long": "more seeds, a learning-rate search and longer digit runs, "
-    "about an hour on 2 CPU cores",
+    "about 80 minutes on 2 CPU cores",
     "gpu": "what to run first on one GPU: more seeds, longer and wider digit "
     "runs, a larger synthetic grid; expected under an hour on one H100-class GPU",
     "paper": "GPU scale with digits and CIFAR-10, an expected 2-3 days on one GPU",

@@ -11,8 +11,8 @@
   optimizers the verdicts read, and its phase diagram reaches the theorem's
   regime (init 0.0025).
 - ``long``: the same benchmarks with more seeds, a learning-rate search for
-  every GAN optimizer and longer digit runs; about an hour on 2 CPU cores
-  (JAX). Its searches (and `paper`'s) try x1/3, x1, x3 the base rate and,
+  every GAN optimizer and longer digit runs; about 80 minutes on 2 CPU
+  cores (JAX). Its searches (and `paper`'s) try x1/3, x1, x3 the base rate and,
   while an optimizer's best rate is the lowest or highest tried, up to two
   more rates beyond that edge.
 - ``paper``: GPU scale: longer runs, more seeds, a learning-rate search on
@@ -440,7 +440,7 @@ _LONG_RING_SEEDS = {"adam": 96, "ada_nsgda": 96, "nsgda": 96, "ada_dir": 24, "sg
 
 PRESETS["long"] = Preset(
     name="long",
-    description="about an hour on 2 CPU cores: more seeds, a learning-rate search, "
+    description="about 80 minutes on 2 CPU cores: more seeds, a learning-rate search, "
     "longer digit runs",
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),

@@ -21,12 +21,14 @@ REPORTS = {
         "reproduce_default_offset100",
         "reproduce_default_offset7",
     ),
+    "long": ("reproduce_long",),
 }
 #: The column of each stored report in the page's summary tables.
 COLUMNS = {
     "reproduce_default": "default, offset 0",
     "reproduce_default_offset100": "default, offset 100",
     "reproduce_default_offset7": "default, offset 7",
+    "reproduce_long": "long",
 }
 
 

@@ -52,28 +52,44 @@ def no_grad():
     return torch.no_grad()
 
 
-def snapshot(variables: Sequence) -> list:
-    """Copies of the current values of `variables`."""
+def snapshot(variables: Sequence):
+    """A copy of the current values of `variables`: on the host, for float32
+    variables, one flat vector (one C++ call, see `_flat`); else a list of
+    copies."""
     with torch.no_grad():
-        return [t.clone() for t in variable_tensors(variables)]
+        tensors = variable_tensors(variables)
+        if _host_float32(tensors):
+            flat = _flat(tensors)
+            # One tensor's flat form may be a view of it: copy it then.
+            return flat.clone() if len(tensors) == 1 else flat
+        return [t.clone() for t in tensors]
 
 
-def pace_logs(before: Sequence, d_vars: Sequence, g_vars: Sequence, eps: float) -> dict:
-    """`common.pace_logs` for both players at once: one fused difference, one
-    fused norm over the differences and the snapshots, and the sums, square
-    roots and ratio on small stacked tensors (each `keras.ops` call costs
-    several times its op here, run eagerly)."""
+def pace_logs(before, d_vars: Sequence, g_vars: Sequence, eps: float) -> dict:
+    """`common.pace_logs` for both players at once, from `snapshot(d_vars +
+    g_vars)`: on the host the sums of squares are four `dot`s over the slices
+    of two flat vectors; else one fused difference and one fused norm over
+    the differences and the snapshots. The square roots and the ratio are
+    small torch ops (each `keras.ops` call costs several times its op here,
+    run eagerly)."""
     n, m = len(d_vars), len(g_vars)
     if not n or not m:
         return common.pace_logs(before, d_vars, g_vars, eps)
     with torch.no_grad():
-        before = list(before)
-        diff = torch._foreach_sub(variable_tensors(list(d_vars) + list(g_vars)), before)
-        sq = torch.stack(torch._foreach_norm(list(diff) + before)).float().square()
-        k = n + m
-        sums = torch.stack(
-            [sq[:n].sum(), sq[n:k].sum(), sq[k : k + n].sum(), sq[k + n :].sum()]
-        )
+        now = variable_tensors(list(d_vars) + list(g_vars))
+        if isinstance(before, torch.Tensor):
+            diff = _flat(now) - before
+            k = sum(map(torch.Tensor.numel, now[:n]))
+            parts = (diff[:k], diff[k:], before[:k], before[k:])
+            sums = torch.stack([torch.dot(x, x) for x in parts])
+        else:
+            before = list(before)
+            diff = list(torch._foreach_sub(now, before))
+            sq = torch.stack(torch._foreach_norm(diff + before)).float().square()
+            k = n + m
+            sums = torch.stack(
+                [sq[:n].sum(), sq[n:k].sum(), sq[k : k + n].sum(), sq[k + n :].sum()]
+            )
         update, size = sums[:2], sums[2:]
         paces = torch.where(size > 0, update.sqrt() / size.clamp(min=eps).sqrt(), 0.0)
         d_pace, g_pace = paces.unbind()
@@ -82,7 +98,8 @@ def pace_logs(before: Sequence, d_vars: Sequence, g_vars: Sequence, eps: float) 
 
 
 def squared_norm(tensors: Sequence):
-    """`sum ||t||^2` over `tensors`, in float32, with one fused norm kernel.
+    """`sum ||t||^2` over `tensors`, in float32: one `dot` of their flat copy
+    on the host (float32 tensors), else one fused norm kernel.
 
     The same quantity as the `keras.ops` version in `GAN._grad_norm`.
     """
@@ -90,23 +107,46 @@ def squared_norm(tensors: Sequence):
         tensors = [t if t.dtype == torch.float32 else t.float() for t in tensors]
         if not tensors:
             return torch.zeros((), dtype=torch.float32)
+        if _host_float32(tensors):
+            flat = _flat(tensors)
+            return torch.dot(flat, flat)
         return torch.stack(torch._foreach_norm(tensors)).square().sum()
 
 
 def all_finite(tensors: Sequence):
-    """Whether every element of `tensors` is finite, with one fused kernel.
+    """Whether every element of `tensors` is finite, in a few ops.
 
     The same answer as the `keras.ops` version (one `isfinite` and `all` per
-    tensor, about 50 us each on torch): the largest magnitude of a tensor
-    (`torch._foreach_norm` with `ord=inf`) is finite exactly when all its
-    elements are, since a max cannot overflow and NaN propagates through it.
+    tensor, about 50 us each on torch). On the host, float32 tensors are
+    checked in one flat copy; else the largest magnitude of each tensor
+    (`torch._foreach_norm` with `ord=inf`, one fused kernel) is finite
+    exactly when all its elements are, since a max cannot overflow and NaN
+    propagates through it.
     """
     tensors = [t.detach() for t in tensors if t.numel()]
     if not tensors:
         return torch.ones((), dtype=torch.bool)
     with torch.no_grad():
+        if _host_float32(tensors):
+            return torch.isfinite(_flat(tensors)).all()
         peaks = torch._foreach_norm(tensors, float("inf"))
         return torch.isfinite(torch.stack([p.float() for p in peaks])).all()
+
+
+def _host_float32(tensors: Sequence) -> bool:
+    """Whether `tensors` are float32 tensors on the host (at least one)."""
+    return (
+        bool(tensors)
+        and tensors[0].device.type == "cpu"
+        and all(t.dtype == torch.float32 for t in tensors)
+    )
+
+
+def _flat(tensors: Sequence):
+    """The elements of `tensors` in one vector: one C++ call for the copy
+    (what DDP's buckets use), where a `reshape` per tensor costs about as
+    much as each small tensor's whole work. A view of a single tensor."""
+    return torch._utils._flatten_dense_tensors(list(tensors))
 
 
 def num_replicas() -> int:
