@@ -11,15 +11,6 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # within the tests' tolerances. Inherited by the subprocesses and notebook
 # kernels the tests start; a value set by the caller wins.
 os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
-# JAX: the suite's many small models repeat the same computations (the same
-# networks and steps in test after test); a persistent compilation cache,
-# throw-away and shared with the subprocesses the tests start, compiles each
-# once (the JAX GAN tests took 12% less time, 16% less CPU). Its size limit
-# makes JAX lock the cache (`filelock`) for the worker processes that share it.
-if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jax_cache_")
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(2**30))
 if "KERAS_HOME" not in os.environ:
     os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="keras_home_")
 

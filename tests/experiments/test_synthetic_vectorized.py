@@ -55,7 +55,10 @@ def _assert_same(vectorized, looped, rtol):
 STABLE = {
     "sgda": [(0.3, 1.0), (0.1, 1.0)],
     "nsgda": [(0.1, 0.1), (0.1, 0.01)],
-    "nsgda_global": [(0.1, 0.1), (0.03, 0.03)],
+    # Not (0.1, 0.1): there the loop's final norm moves by 1.5e-3 when the
+    # block norm's float32 summation order changes (flat sums against one
+    # norm kernel per tensor); here by at most 1e-6.
+    "nsgda_global": [(0.1, 0.03), (0.03, 0.03)],
     "adam": [(0.01, 0.01), (0.03, 0.03)],
     "ada_nsgda": [(0.01, 0.01), (0.03, 0.01)],
 }
