@@ -16,6 +16,7 @@ from keras_graft.gan._backend.common import (  # noqa: F401
     test_step,
     train_step,
 )
+from keras_graft.optimizers._backend.torch import flat as _flat
 from keras_graft.optimizers._backend.torch import variable_tensors
 
 
@@ -142,13 +143,6 @@ def _host_float32(tensors: Sequence) -> bool:
     )
 
 
-def _flat(tensors: Sequence):
-    """The elements of `tensors` in one vector: one C++ call for the copy
-    (what DDP's buckets use), where a `reshape` per tensor costs about as
-    much as each small tensor's whole work. A view of a single tensor."""
-    return torch._utils._flatten_dense_tensors(list(tensors))
-
-
 def num_replicas() -> int:
     """1: the GAN step runs on one process (no `torch.distributed` support)."""
     return 1
@@ -217,8 +211,9 @@ def log_values(trackers: Sequence, values: dict) -> dict:
     """
     means = [t for t in trackers if type(t) is _trackers.ScalarMean]
     lasts = [t for t in trackers if type(t) is _trackers.LastValue]
-    others = [t for t in trackers if t not in means and t not in lasts]
-    if others or any(t.dtype != "float32" for t in means + lasts):
+    if len(means) + len(lasts) < len(trackers) or any(
+        t.dtype != "float32" for t in trackers
+    ):
         return common.log_values(trackers, values)
     logs = {}
     with torch.no_grad():

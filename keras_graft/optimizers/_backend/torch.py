@@ -114,21 +114,22 @@ _HOST_FLAT = 1 << 14
 
 
 def _small_squared_norms(tensors):
-    """`squared_norms` of host tensors under `_HOST_LARGE` elements each."""
-    if sum(map(torch.Tensor.numel, tensors)) <= _HOST_FLAT:
-        return _flat_squared_norms(tensors)
-    return torch.stack(torch._foreach_norm(tensors)) ** 2
-
-
-def _flat_squared_norms(tensors):
-    """`squared_norms` of small float32 host tensors: their elements copied
-    into one vector, squared, and summed per tensor (`index_add_`)."""
+    """`squared_norms` of host tensors under `_HOST_LARGE` elements each:
+    through one flat copy, squared and summed per tensor (`index_add_`), up
+    to `_HOST_FLAT` elements in all; else `_foreach_norm`."""
     sizes = tuple(map(torch.Tensor.numel, tensors))
-    # One C++ call for the flattening and the copy (what DDP buckets use);
-    # a `reshape` per tensor would cost as much as the norms it replaces.
-    flat = torch._utils._flatten_dense_tensors(tensors)
+    if sum(sizes) > _HOST_FLAT:
+        return torch.stack(torch._foreach_norm(tensors)) ** 2
+    values = flat(tensors)
     sums = torch.zeros(len(sizes), dtype=torch.float32)
-    return sums.index_add_(0, _owners(sizes), flat * flat)
+    return sums.index_add_(0, _owners(sizes), values * values)
+
+
+def flat(tensors):
+    """The elements of `tensors` in one vector, in one C++ call (what DDP's
+    buckets use), where a `reshape` per tensor costs about as much as a small
+    tensor's whole work. A view of the tensor when there is only one."""
+    return torch._utils._flatten_dense_tensors(list(tensors))
 
 
 @functools.lru_cache(maxsize=64)
