@@ -43,7 +43,19 @@ def any_nonfinite(values: Sequence, grads: Sequence):
     The gradients too: NaN weights need not give a NaN loss (TensorFlow's
     ReLU maps NaN to 0 on CPU). One fused check on torch (`_backend`).
     """
-    return ops.logical_not(gan_backend.all_finite(list(values) + list(grads)))
+    finite = gan_backend.all_finite(list(values) + list(grads))
+    # A Python bool where the backend read it on the host (torch on a CPU).
+    return not finite if isinstance(finite, bool) else ops.logical_not(finite)
+
+
+def either(a, b):
+    """`a or b` for flags from `any_nonfinite` (Python bools or bool tensors;
+    `False` for none yet): no op where Python can answer."""
+    if a is False or b is False:
+        return b if a is False else a
+    if isinstance(a, bool) and isinstance(b, bool):
+        return a or b
+    return ops.logical_or(a, b)
 
 
 class NonFiniteFlags(keras.metrics.Metric):

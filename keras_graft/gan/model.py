@@ -676,7 +676,7 @@ class GAN(keras.Model):
             if self._d_checked:
                 losses = [d_aux[k] for k in ("d_loss", "penalty") if k in d_aux]
                 bad = _nonfinite.any_nonfinite(losses, d_grads)
-                d_bad = bad if d_bad is False else ops.logical_or(d_bad, bad)
+                d_bad = _nonfinite.either(d_bad, bad)
             if simultaneous and i == cfg.d_steps - 1:
                 break
             gan_backend.apply(self.d_optimizer, d_grads, d_vars)
@@ -722,8 +722,7 @@ class GAN(keras.Model):
         with gan_backend.no_grad():
             if gan_backend.num_replicas() > 1:
                 grads = gan_backend.replica_sum(grads)
-            sq = gan_backend.squared_norm(grads)
-            norm = ops.sqrt(ops.cast(sq, "float32"))
+            norm = gan_backend.global_norm(grads)
             if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
                 # The scale `scale_loss` multiplied the loss by.
                 scale = (

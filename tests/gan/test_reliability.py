@@ -340,6 +340,7 @@ def test_finite_run_logs_no_flags():
 )
 def test_backend_finite_check_matches_keras_ops(case):
     # The backend's check (fused on torch) against one isfinite per tensor.
+    from keras_graft.gan import _nonfinite
     from keras_graft.gan._backend import common
     from keras_graft.gan.model import gan_backend
 
@@ -363,6 +364,13 @@ def test_backend_finite_check_matches_keras_ops(case):
     expected = all(np.isfinite(a).all() for a in arrays)
     assert bool(keras.ops.convert_to_numpy(gan_backend.all_finite(tensors))) is expected
     assert bool(keras.ops.convert_to_numpy(common.all_finite(tensors))) is expected
+    # The step's flag: a loss and the gradients, a Python bool or a tensor.
+    bad = _nonfinite.any_nonfinite(tensors[-1:], tensors[:-1])
+    assert bool(keras.ops.convert_to_numpy(bad)) is not expected
+    for earlier in (False, True, keras.ops.convert_to_tensor(False)):
+        either = _nonfinite.either(earlier, bad)
+        got = bool(keras.ops.convert_to_numpy(either))
+        assert got is (bool(keras.ops.convert_to_numpy(earlier)) or not expected)
 
 
 # ------------------------------------------------------------------ interruption

@@ -71,12 +71,20 @@ def test_logged_values_take_16_bit_and_python_values():
     )
     np.testing.assert_allclose(_np(logs["a"]), 1.5)
     np.testing.assert_allclose(_np(logs["p"]), 2.0)
-    assert keras.backend.standardize_dtype(logs["a"].dtype) == "float32"
+    # A float32 tensor, or a Python float where the backend read it on the
+    # host (torch on a CPU).
+    a = logs["a"]
+    assert isinstance(a, float) or keras.backend.standardize_dtype(a.dtype) == "float32"
+    assert keras.backend.standardize_dtype(trackers[0].total.dtype) == "float32"
 
 
-def test_nonfinite_flags_keep_the_first_bad_step():
-    # (d_bad, g_bad) per step, and the expected (code, first bad step) after it.
+@pytest.mark.parametrize("as_tensors", [True, False])
+def test_nonfinite_flags_keep_the_first_bad_step(as_tensors):
+    # (d_bad, g_bad) per step, and the expected (code, first bad step) after
+    # it; the flags as bool tensors, or as Python bools (`any_nonfinite` on
+    # torch's host path).
     flags = _nonfinite.NonFiniteFlags()
+    flag = keras.ops.convert_to_tensor if as_tensors else bool
     sequence = [
         (False, False, 0, 0),
         (False, True, 2, 1),
@@ -86,8 +94,8 @@ def test_nonfinite_flags_keep_the_first_bad_step():
     for step, (d_bad, g_bad, code, first) in enumerate(sequence):
         logs = gan_backend.record_nonfinite(
             flags,
-            keras.ops.convert_to_tensor(d_bad),
-            keras.ops.convert_to_tensor(g_bad),
+            flag(d_bad),
+            flag(g_bad),
             keras.ops.convert_to_tensor(step, "int64"),
         )
         assert set(logs) == {_nonfinite.CODE, _nonfinite.STEP}
@@ -143,3 +151,12 @@ def test_nonfinite_flags_take_false_for_an_unchecked_player():
         )
     assert float(_np(logs[_nonfinite.CODE])) == 2  # the generator only
     assert float(_np(logs[_nonfinite.STEP])) == 5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_global_norm_against_numpy(dtype):
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in ((3, 4), (5,), ())]
+    norm = gan_backend.global_norm([keras.ops.convert_to_tensor(a) for a in arrays])
+    expected = np.sqrt(sum(np.sum(a.astype("float64") ** 2) for a in arrays))
+    np.testing.assert_allclose(float(_np(norm)), expected, rtol=1e-6)

@@ -38,6 +38,11 @@ def squared_norm(tensors: Sequence):
     return ops.cast(total, "float32")
 
 
+def global_norm(tensors: Sequence):
+    """`sqrt(sum ||t||^2)` over `tensors`, in float32."""
+    return ops.sqrt(squared_norm(tensors))
+
+
 def all_finite(tensors: Sequence):
     """Whether every element of every tensor in `tensors` is finite (a bool tensor)."""
     finite = ops.stack([ops.all(ops.isfinite(t)) for t in tensors])

@@ -22,6 +22,7 @@ from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
+    global_norm,
     log_values,
     normal,
     record_nonfinite,

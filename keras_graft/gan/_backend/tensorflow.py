@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_graft.gan._backend.common import (  # noqa: F401
     all_finite,
+    global_norm,
     log_values,
     normal,
     record_nonfinite,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import keras
@@ -69,10 +70,12 @@ def snapshot(variables: Sequence):
 def pace_logs(before, d_vars: Sequence, g_vars: Sequence, eps: float) -> dict:
     """`common.pace_logs` for both players at once, from `snapshot(d_vars +
     g_vars)`: on the host the sums of squares are four `dot`s over the slices
-    of two flat vectors; else one fused difference and one fused norm over
-    the differences and the snapshots. The square roots and the ratio are
-    small torch ops (each `keras.ops` call costs several times its op here,
-    run eagerly)."""
+    of two flat vectors, read as Python floats, and the square roots and the
+    ratio are Python arithmetic (a host read costs nothing there, where each
+    small torch op costs a few microseconds); else one fused difference and
+    one fused norm over the differences and the snapshots, and small torch
+    ops (each `keras.ops` call costs several times its op here, run eagerly).
+    """
     n, m = len(d_vars), len(g_vars)
     if not n or not m:
         return common.pace_logs(before, d_vars, g_vars, eps)
@@ -83,6 +86,12 @@ def pace_logs(before, d_vars: Sequence, g_vars: Sequence, eps: float) -> dict:
             k = sum(map(torch.Tensor.numel, now[:n]))
             parts = (diff[:k], diff[k:], before[:k], before[k:])
             sums = torch.stack([torch.dot(x, x) for x in parts])
+            if _readable(sums):
+                d_up, g_up, d_size, g_size = sums.tolist()
+                d_pace = _pace(d_up, d_size, eps)
+                g_pace = _pace(g_up, g_size, eps)
+                ratio = d_pace / max(g_pace, eps) if g_pace > 0 else 0.0
+                return {"d_pace": d_pace, "g_pace": g_pace, "pace_ratio": ratio}
         else:
             before = list(before)
             diff = list(torch._foreach_sub(now, before))
@@ -98,11 +107,22 @@ def pace_logs(before, d_vars: Sequence, g_vars: Sequence, eps: float) -> dict:
     return {"d_pace": d_pace, "g_pace": g_pace, "pace_ratio": ratio}
 
 
+def _pace(update: float, size: float, eps: float) -> float:
+    """`sqrt(update) / sqrt(max(size, eps))`, 0 when `size` is 0."""
+    return math.sqrt(update) / math.sqrt(max(size, eps)) if size > 0 else 0.0
+
+
+def _readable(tensor) -> bool:
+    """Whether reading `tensor` to Python costs no wait: on the host, run
+    eagerly (not while `torch.compile` traces)."""
+    return tensor.device.type == "cpu" and not torch.compiler.is_compiling()
+
+
 def squared_norm(tensors: Sequence):
     """`sum ||t||^2` over `tensors`, in float32: one `dot` of their flat copy
     on the host (float32 tensors), else one fused norm kernel.
 
-    The same quantity as the `keras.ops` version in `GAN._grad_norm`.
+    The same quantity as the `keras.ops` version in `common`.
     """
     with torch.no_grad():
         tensors = [t if t.dtype == torch.float32 else t.float() for t in tensors]
@@ -114,22 +134,33 @@ def squared_norm(tensors: Sequence):
         return torch.stack(torch._foreach_norm(tensors)).square().sum()
 
 
+def global_norm(tensors: Sequence):
+    """`sqrt(sum ||t||^2)` over `tensors` (`squared_norm`): a Python float
+    on the host, run eagerly (no op for the root), else a float32 tensor."""
+    sq = squared_norm(tensors)
+    if _readable(sq):
+        return math.sqrt(sq.item())
+    return sq.sqrt()
+
+
 def all_finite(tensors: Sequence):
     """Whether every element of `tensors` is finite, in a few ops.
 
     The same answer as the `keras.ops` version (one `isfinite` and `all` per
     tensor, about 50 us each on torch). On the host, float32 tensors are
-    checked in one flat copy; else the largest magnitude of each tensor
-    (`torch._foreach_norm` with `ord=inf`, one fused kernel) is finite
-    exactly when all its elements are, since a max cannot overflow and NaN
-    propagates through it.
+    checked in one flat copy and the answer is a Python bool (read at once:
+    on the host that costs no wait); else the largest magnitude of each
+    tensor (`torch._foreach_norm` with `ord=inf`, one fused kernel) is
+    finite exactly when all its elements are, since a max cannot overflow
+    and NaN propagates through it: a bool tensor.
     """
     tensors = [t.detach() for t in tensors if t.numel()]
     if not tensors:
         return torch.ones((), dtype=torch.bool)
     with torch.no_grad():
         if _host_float32(tensors):
-            return torch.isfinite(_flat(tensors)).all()
+            finite = torch.isfinite(_flat(tensors)).all()
+            return bool(finite) if _readable(finite) else finite
         peaks = torch._foreach_norm(tensors, float("inf"))
         return torch.isfinite(torch.stack([p.float() for p in peaks])).all()
 
@@ -207,7 +238,8 @@ def log_values(trackers: Sequence, values: dict) -> dict:
 
     The means' results are `total / count` (the count is at least 1 after
     the update); a last value's result is the value itself (a fresh tensor,
-    so a later reset of the metric does not zero the logs).
+    so a later reset of the metric does not zero the logs). On the host
+    (`_readable`) the logs are Python floats.
     """
     means = [t for t in trackers if type(t) is _trackers.ScalarMean]
     lasts = [t for t in trackers if type(t) is _trackers.LastValue]
@@ -218,7 +250,7 @@ def log_values(trackers: Sequence, values: dict) -> dict:
     logs = {}
     with torch.no_grad():
         if means:
-            new = [_scalar(values[t.name]) for t in means]
+            new = _scalars([values[t.name] for t in means])
             totals = variable_tensors([t.total for t in means])
             counts = variable_tensors([t.count for t in means])
             torch._foreach_add_(totals, new)
@@ -226,28 +258,53 @@ def log_values(trackers: Sequence, values: dict) -> dict:
             results = torch._foreach_div(totals, counts)
             logs.update(zip([t.name for t in means], results))
         if lasts:
-            new = [_scalar(values[t.name]) for t in lasts]
+            new = _scalars([values[t.name] for t in lasts])
             torch._foreach_copy_(variable_tensors([t.value for t in lasts]), new)
             logs.update(zip([t.name for t in lasts], new))
-    return {t.name: logs[t.name] for t in trackers}
+    results = [logs[t.name] for t in trackers]
+    if results and _readable(results[0]):
+        # Python floats, read in one call: Keras turns every log value into
+        # one after each step anyway (`pythonify_logs`, one tensor at a time).
+        results = torch.stack(results).tolist()
+    return dict(zip([t.name for t in trackers], results))
 
 
-def _scalar(value):
-    """`value` as a detached float32 torch scalar."""
-    if not isinstance(value, torch.Tensor):
-        return torch.as_tensor(value, dtype=torch.float32, device=get_device())
-    value = value.detach()
-    return value if value.dtype == torch.float32 else value.float()
+def _scalars(values: list) -> list:
+    """`values` as detached float32 torch scalars: the Python numbers among
+    them made in one tensor (one op, not one per number)."""
+    numbers = [i for i, v in enumerate(values) if not isinstance(v, torch.Tensor)]
+    if numbers:
+        made = torch.tensor(
+            [float(values[i]) for i in numbers],
+            dtype=torch.float32,
+            device=get_device(),
+        ).unbind()
+        values = list(values)
+        for i, tensor in zip(numbers, made):
+            values[i] = tensor
+    return [
+        v.detach() if v.dtype == torch.float32 else v.detach().float() for v in values
+    ]
 
 
 def record_nonfinite(flags, d_bad, g_bad, step) -> dict:
-    """`common.record_nonfinite` in torch ops on the flags' own tensors."""
+    """`common.record_nonfinite` in torch ops on the flags' own tensors; with
+    Python bools for both players (`all_finite` on the host, or a player not
+    checked) and the flags on the host, in Python: the flags are read and
+    written only when a player went bad, and the logs are Python floats."""
     if in_stateless_scope():
         return common.record_nonfinite(flags, d_bad, g_bad, step)
     d_flag, g_flag, first_step = variable_tensors(
         [flags.d_flag, flags.g_flag, flags.step]
     )
     with torch.no_grad():
+        if isinstance(d_bad, bool) and isinstance(g_bad, bool) and _readable(d_flag):
+            if d_bad or g_bad:
+                if d_flag.item() + g_flag.item() == 0:
+                    first_step.fill_(float(step))
+                for flag in (d_flag,) * d_bad + (g_flag,) * g_bad:
+                    flag.fill_(1.0)
+            return flags.named(d_flag.item() + 2.0 * g_flag.item(), first_step.item())
         d_bad = torch.as_tensor(d_bad, device=d_flag.device).float()
         g_bad = torch.as_tensor(g_bad, device=d_flag.device).float()
         step = torch.as_tensor(step, device=d_flag.device).float()
