@@ -326,14 +326,11 @@ _DIGIT_DEFAULT = ("adam", "ada_nsgda", "ada_dir", "nsgda")
 _DIGIT_SEEDS = 8
 #: The default's ring: a probe beyond the paper, with the optimizers whose
 #: lines decide the probes (Ada-nSGDA for claim 1, nSGDA for claim 2). A ring
-#: run costs about 1.5-2 s of one core. nSGDA's quality ratio to Adam sits
-#: near the margin (1.31, log sd 0.075 over the 48 seeds of three stored
-#: default reports): with 16 seeds its line said the same at 61-97% of
-#: simulated offsets; resampled from those 48 seeds, a report with 48 seeds
-#: shows at least 95% in about 9 of 10 offsets. Ada-nSGDA's ratio (1.38) is
-#: decided at 16.
+#: run costs about 4 s of one core. nSGDA's quality ratio to Adam sits near
+#: the margin (1.33, log sd 0.09 over 12 seeds at its searched rate), so the
+#: probe needs many seeds to say the same at most offsets.
 _RING_DEFAULT = ("adam", "ada_nsgda", "nsgda")
-_RING_SEEDS = {"adam": 48, "ada_nsgda": 16, "nsgda": 48}
+_RING_SEEDS = 16
 #: Selection seeds of `long`'s ring search. With 2, a run of `long` chose
 #: Adam's rate 0.018 over 0.006 on a near tie (-log quality 0.1556 against
 #: 0.1569), and at 0.018 Adam's quality on the fresh seeds was 0.775 against
