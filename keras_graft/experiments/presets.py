@@ -326,9 +326,12 @@ _DIGIT_DEFAULT = ("adam", "ada_nsgda", "ada_dir", "nsgda")
 _DIGIT_SEEDS = 8
 #: The default's ring: a probe beyond the paper, with the optimizers whose
 #: lines decide the probes (Ada-nSGDA for claim 1, nSGDA for claim 2). A ring
-#: run costs about 4 s of one core. nSGDA's quality ratio to Adam sits near
-#: the margin (1.33, log sd 0.09 over 12 seeds at its searched rate), so the
-#: probe needs many seeds to say the same at most offsets.
+#: run costs about 1.5 s of one core. nSGDA's quality ratio to Adam sits near
+#: the margin (1.31, log sd 0.075 over the three stored default reports), so
+#: its probe line is the same at only 61-97% of simulated offsets. 48 seeds
+#: for Adam and nSGDA made it 100% at offset 0 (commit `c3a890a`) but took the
+#: default to 640 s on 2 idle cores, past its 10 minutes: the budget goes to
+#: the benchmarks that decide the verdicts.
 _RING_DEFAULT = ("adam", "ada_nsgda", "nsgda")
 _RING_SEEDS = 16
 #: Selection seeds of `long`'s ring search. With 2, a run of `long` chose
