@@ -225,10 +225,26 @@ BACKEND_REPORTS = {  # column: (stored report, its backend)
 }
 
 
-def test_backends_table_verdicts_and_times_are_the_stored_reports():
-    """The default preset per backend: each column's verdicts and wall time
-    are those of that backend's stored `results.json`."""
-    lines = _page().split("<!-- backends-table -->", 1)[1].splitlines()
+BACKEND_REPORTS_NOW = {  # the preset as it is now
+    "JAX": ("reproduce_default", "jax"),
+    "PyTorch": ("reproduce_default_torch", "torch"),
+}
+
+
+@pytest.mark.parametrize(
+    "marker, reports, shares",
+    [
+        ("backends-table", BACKEND_REPORTS, False),
+        ("backends-now-table", BACKEND_REPORTS_NOW, True),
+    ],
+)
+def test_backends_table_verdicts_and_times_are_the_stored_reports(
+    marker, reports, shares
+):
+    """The default preset per backend: each column's verdicts (with their
+    simulated shares, for the preset as it is now) and wall time are those of
+    that backend's stored `results.json`."""
+    lines = _page().split(f"<!-- {marker} -->", 1)[1].splitlines()
     table = [
         [c.strip() for c in line.strip().strip("|").split("|")]
         for line in lines[1:12]
@@ -237,11 +253,17 @@ def test_backends_table_verdicts_and_times_are_the_stored_reports():
     columns = table[0]
     rows = [r for r in table if re.match(r"\d+\.", r[0])]
     time_row = next(r for r in table if r[0] == "wall time")
-    for column, (name, backend) in BACKEND_REPORTS.items():
+    for column, (name, backend) in reports.items():
         col = columns.index(column)
         report = _report(name)
         assert report["meta"]["backend"] == backend
-        assert [r[col] for r in rows] == [c["verdict"] for c in report["claims"]]
+        expected = [
+            f"{c['verdict']} ({c['stability']['percent']:g}%)"
+            if shares
+            else c["verdict"]
+            for c in report["claims"]
+        ]
+        assert [r[col] for r in rows] == expected
         seconds = f"{round(report['meta']['seconds']):,} s"
         assert time_row[col].startswith(seconds), (column, time_row[col], seconds)
         assert report["meta"]["git_commit"][:7] in time_row[col]
@@ -272,4 +294,6 @@ def test_readme_table_is_the_stored_default_reports():
 def test_readme_states_the_default_s_time():
     minutes = _report("reproduce_default")["meta"]["seconds"] / 60
     assert f"about {minutes:.0f} minutes on 2 CPU cores with JAX" in _readme()
+    torch_minutes = _report("reproduce_default_torch")["meta"]["seconds"] / 60
+    assert f"about {torch_minutes:.0f} with\nPyTorch" in _readme()
     assert len(_readme().splitlines()) <= 110
