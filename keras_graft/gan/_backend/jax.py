@@ -27,7 +27,6 @@ from keras_graft.gan._backend.common import (  # noqa: F401
     normal,
     record_nonfinite,
     replica_sum,
-    squared_norm,
     pace_logs,
 )
 

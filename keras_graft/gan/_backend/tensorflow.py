@@ -13,7 +13,6 @@ from keras_graft.gan._backend.common import (  # noqa: F401
     log_values,
     normal,
     record_nonfinite,
-    squared_norm,
     pace_logs,
     test_step,
     train_step,
