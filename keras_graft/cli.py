@@ -28,10 +28,12 @@ exit status 2, before any work starts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Callable
 
@@ -523,7 +525,40 @@ def _check_executor(args: argparse.Namespace, error: Callable[[str], Any]) -> No
         )
 
 
+@contextlib.contextmanager
+def _stderr_caught(enabled: bool):
+    """File descriptor 2 into a temporary file for the block, if `enabled`.
+
+    The backends' C++ libraries write their start-up lines (TensorFlow's
+    "Could not find cuda drivers", written before any log level applies)
+    to the process's stderr, around the progress bar. What was caught is
+    written to stderr after all if the block raises.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            caught.seek(0)
+            sys.stderr.write(caught.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _reproduce(args: argparse.Namespace, error: Callable[[str], Any]) -> int:
+    # The terminal shows the progress bar and the result lines only: the
+    # backend's start-up lines go nowhere (`--verbose` shows them; the
+    # workers write theirs to DIR/logs).
+    with _stderr_caught(not args.verbose):
+        import keras  # noqa: F401
     _check_preset_known(args.preset, error)
     from keras_graft import experiments
     from keras_graft.experiments.store import IncompatibleFolder
@@ -593,7 +628,10 @@ def main(argv: list[str] | None = None) -> int:
         code = _ensure_backend(backend, argv)
         if code is not None:
             return code
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # Errors only; none for `reproduce` (its terminal shows the progress
+        # bar and the results; `--verbose` the rest).
+        quiet = args.command == "reproduce" and not args.verbose
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if quiet else "2")
         if args.command == "reproduce":
             return _reproduce(args, error)
         if args.command == "train":

@@ -4,6 +4,7 @@ import argparse
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -612,3 +613,39 @@ def test_train_ring_in_process(tmp_path):
     result = json.loads(out.read_text())
     assert result["optimizer"] == "ada_nsgda" and result["eval_steps"] == [2]
     assert "modes_covered" in result["final"]
+
+
+@pytest.mark.backend("jax")  # its own TensorFlow process: in one lane only
+def test_reproduce_keeps_the_backend_s_start_up_lines_off_the_terminal(tmp_path):
+    # TensorFlow writes C++ lines ("Could not find cuda drivers", "failed call
+    # to cuInit" on a machine without a GPU) to stderr before any log level
+    # applies. `reproduce` shows the progress bar and the results only; the
+    # run itself is replaced by one TensorFlow op, which initialises devices.
+    script = textwrap.dedent(f"""
+        import sys
+        from keras_graft import cli, experiments
+
+        def reproduce(preset, out, **kwargs):
+            import keras
+            keras.ops.convert_to_numpy(keras.ops.add(1.0, 2.0))
+            return {{"claims": [{{"id": 1, "verdict": "reproduced"}}]}}
+
+        experiments.reproduce = reproduce
+        sys.exit(cli.main(["reproduce", "--backend", "tensorflow",
+                           "--out", {str(tmp_path / "rep")!r}]))
+    """)
+    env = _env()
+    env.pop("TF_CPP_MIN_LOG_LEVEL")  # as in a user's shell
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "claim 1: reproduced" in proc.stdout
+    pieces = [p.strip() for p in re.split(r"[\r\n]", proc.stderr) if p.strip()]
+    assert pieces and all(p.startswith("reproduce default:") for p in pieces), (
+        proc.stderr
+    )

@@ -17,6 +17,7 @@ Only players whose optimizer does not skip non-finite steps are checked
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import keras
@@ -37,12 +38,21 @@ def skips_nonfinite(optimizer: keras.optimizers.Optimizer) -> bool:
     )
 
 
-def any_nonfinite(values: Sequence, grads: Sequence):
+def any_nonfinite(values: Sequence, grads: Sequence, grad_norm=None):
     """Whether a loss in `values` or a gradient in `grads` has a NaN or Inf.
 
     The gradients too: NaN weights need not give a NaN loss (TensorFlow's
     ReLU maps NaN to 0 on CPU). One fused check on torch (`_backend`).
+
+    `grad_norm` is the gradients' global norm where the step computed it
+    already (pace logging). A finite Python float (read on the host: torch
+    on a CPU) answers for the gradients: `sum g^2` is finite only when every
+    `g` is (a NaN or Inf term makes the sum NaN or Inf), so only `values` are
+    checked then. A non-finite norm may be an overflow of finite gradients:
+    the gradients are checked one by one, as without it.
     """
+    if isinstance(grad_norm, float) and math.isfinite(grad_norm):
+        grads = []
     finite = gan_backend.all_finite(list(values) + list(grads))
     # A Python bool where the backend read it on the host (torch on a CPU).
     return not finite if isinstance(finite, bool) else ops.logical_not(finite)

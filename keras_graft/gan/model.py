@@ -675,7 +675,8 @@ class GAN(keras.Model):
                 d_grad_norm = self._grad_norm(d_grads, self.d_optimizer)
             if self._d_checked:
                 losses = [d_aux[k] for k in ("d_loss", "penalty") if k in d_aux]
-                bad = _nonfinite.any_nonfinite(losses, d_grads)
+                norm = d_grad_norm if track and i == cfg.d_steps - 1 else None
+                bad = _nonfinite.any_nonfinite(losses, d_grads, norm)
                 d_bad = _nonfinite.either(d_bad, bad)
             if simultaneous and i == cfg.d_steps - 1:
                 break
@@ -687,7 +688,9 @@ class GAN(keras.Model):
         if track:
             g_grad_norm = self._grad_norm(g_grads, self.g_optimizer)
         g_bad = (
-            _nonfinite.any_nonfinite([g_aux["g_loss"]], g_grads)
+            _nonfinite.any_nonfinite(
+                [g_aux["g_loss"]], g_grads, g_grad_norm if track else None
+            )
             if self._g_checked
             else False
         )

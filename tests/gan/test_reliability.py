@@ -367,6 +367,14 @@ def test_backend_finite_check_matches_keras_ops(case):
     # The step's flag: a loss and the gradients, a Python bool or a tensor.
     bad = _nonfinite.any_nonfinite(tensors[-1:], tensors[:-1])
     assert bool(keras.ops.convert_to_numpy(bad)) is not expected
+    # With the gradients' norm, as the step passes it when it logs the pace:
+    # the same answer. On torch's host path the norm is a Python float; a
+    # finite one answers for the gradients ("nan_in_scalar": the loss is still
+    # checked), a non-finite one ("huge": an overflow; "nan", "inf") leaves
+    # the gradients to the exact check.
+    norm = gan_backend.global_norm(tensors[:-1])
+    with_norm = _nonfinite.any_nonfinite(tensors[-1:], tensors[:-1], norm)
+    assert bool(keras.ops.convert_to_numpy(with_norm)) is not expected
     for earlier in (False, True, keras.ops.convert_to_tensor(False)):
         either = _nonfinite.either(earlier, bad)
         got = bool(keras.ops.convert_to_numpy(either))
