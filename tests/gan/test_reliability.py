@@ -364,6 +364,10 @@ def test_backend_finite_check_matches_keras_ops(case):
     expected = all(np.isfinite(a).all() for a in arrays)
     assert bool(keras.ops.convert_to_numpy(gan_backend.all_finite(tensors))) is expected
     assert bool(keras.ops.convert_to_numpy(common.all_finite(tensors))) is expected
+    # Scalars alone (a player's losses; read one by one on torch's host path).
+    scalars = [tensors[2], keras.ops.convert_to_tensor(np.float32(1.5))]
+    got = bool(keras.ops.convert_to_numpy(gan_backend.all_finite(scalars)))
+    assert got is bool(np.isfinite(arrays[2]))
     # The step's flag: a loss and the gradients, a Python bool or a tensor.
     bad = _nonfinite.any_nonfinite(tensors[-1:], tensors[:-1])
     assert bool(keras.ops.convert_to_numpy(bad)) is not expected

@@ -157,6 +157,10 @@ def all_finite(tensors: Sequence):
     tensors = [t.detach() for t in tensors if t.numel()]
     if not tensors:
         return torch.ones((), dtype=torch.bool)
+    if len(tensors) <= 2 and all(t.numel() == 1 and _readable(t) for t in tensors):
+        # A player's losses alone (its gradients answered by their norm,
+        # `_nonfinite.any_nonfinite`): a read each, no op.
+        return all(math.isfinite(t.item()) for t in tensors)
     with torch.no_grad():
         if _host_float32(tensors):
             finite = torch.isfinite(_flat(tensors)).all()
