@@ -228,6 +228,7 @@ BACKEND_REPORTS = {  # column: (stored report, its backend)
 BACKEND_REPORTS_NOW = {  # the preset as it is now
     "JAX": ("reproduce_default", "jax"),
     "PyTorch": ("reproduce_default_torch", "torch"),
+    "TensorFlow": ("reproduce_default_tensorflow", "tensorflow"),
 }
 
 
@@ -296,4 +297,6 @@ def test_readme_states_the_default_s_time():
     assert f"about {minutes:.0f} minutes on 2 CPU cores with JAX" in _readme()
     torch_minutes = _report("reproduce_default_torch")["meta"]["seconds"] / 60
     assert f"about {torch_minutes:.0f} with\nPyTorch" in _readme()
+    tf_minutes = _report("reproduce_default_tensorflow")["meta"]["seconds"] / 60
+    assert f"and about {tf_minutes:.0f} with TensorFlow." in _readme()
     assert len(_readme().splitlines()) <= 110
