@@ -47,18 +47,38 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+#: The end-to-end tests (the tutorials, the site, the `reproduce` command):
+#: `KERAS_GRAFT_TEST_PART=end-to-end` selects them, `unit` the rest, so that
+#: `tests/run_backends.py` runs a long suite in two processes. Unset: all.
+END_TO_END = ("tests/docs/", "tests/experiments/test_reproduce.py")
+PARTS = ("unit", "end-to-end")
+
+
+def _in_part(item, part: str | None) -> bool:
+    if part is None:
+        return True
+    return item.nodeid.startswith(END_TO_END) == (part == "end-to-end")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `backend("jax")` run only in the pytest process of that backend.
 
     Such tests start their own subprocess with that backend (device flags must
     be set before the framework loads), so running them in each of the three
-    per-backend processes would only repeat them.
+    per-backend processes would only repeat them. With
+    `KERAS_GRAFT_TEST_PART` set, only that part's tests run (`PARTS`).
     """
     backend = keras.backend.backend()
+    part = os.environ.get("KERAS_GRAFT_TEST_PART") or None
+    if part is not None and part not in PARTS:
+        raise pytest.UsageError(
+            f"KERAS_GRAFT_TEST_PART: expected one of {PARTS}; received {part!r}"
+        )
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("backend")
-        (drop if marker and backend not in marker.args else keep).append(item)
+        skip = marker and backend not in marker.args
+        (drop if skip or not _in_part(item, part) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -23,8 +23,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # The command runs on PyTorch (the tiny preset's cheapest backend) in its own
-# processes; the tests are collected in the JAX suite, the shorter of the two
-# lanes of tests/run_backends.py.
+# processes; the tests are collected in the JAX suite, in its end-to-end part
+# (tests/conftest.py), which tests/run_backends.py runs beside the others.
 COMMAND_BACKEND = "torch"
 pytestmark = pytest.mark.backend("jax")
 

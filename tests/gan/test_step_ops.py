@@ -12,6 +12,10 @@ from keras_graft.gan import _nonfinite
 from keras_graft.gan._trackers import LastValue, ScalarMean
 from keras_graft.gan.model import gan_backend
 
+# The dtype of `optimizer.iterations` (the step the GAN passes): int64, but
+# int32 on JAX without x64 (which would warn on int64 and truncate).
+STEP_DTYPE = "int32" if keras.backend.backend() == "jax" else "int64"
+
 
 def _np(x):
     return keras.ops.convert_to_numpy(x)
@@ -96,7 +100,7 @@ def test_nonfinite_flags_keep_the_first_bad_step(as_tensors):
             flags,
             flag(d_bad),
             flag(g_bad),
-            keras.ops.convert_to_tensor(step, "int64"),
+            keras.ops.convert_to_tensor(step, STEP_DTYPE),
         )
         assert set(logs) == {_nonfinite.CODE, _nonfinite.STEP}
         assert float(_np(logs[_nonfinite.CODE])) == code
@@ -147,7 +151,7 @@ def test_nonfinite_flags_take_false_for_an_unchecked_player():
             flags,
             False,
             keras.ops.convert_to_tensor(g_bad),
-            keras.ops.convert_to_tensor(step + 4, "int64"),
+            keras.ops.convert_to_tensor(step + 4, STEP_DTYPE),
         )
     assert float(_np(logs[_nonfinite.CODE])) == 2  # the generator only
     assert float(_np(logs[_nonfinite.STEP])) == 5
