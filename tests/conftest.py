@@ -17,6 +17,8 @@ if "KERAS_HOME" not in os.environ:
 import keras
 import pytest
 
+from tests.run_backends import PART_ENV
+
 
 @pytest.fixture(autouse=True)
 def _reset_keras_state():
@@ -48,8 +50,9 @@ def one_torch_thread():
 
 
 #: The end-to-end tests (the tutorials, the site, the `reproduce` command):
-#: `KERAS_GRAFT_TEST_PART=end-to-end` selects them, `unit` the rest, so that
-#: `tests/run_backends.py` runs a long suite in two processes. Unset: all.
+#: `KERAS_GRAFT_TEST_PART=end-to-end` (`PART_ENV`) selects them, `unit` the
+#: rest, so that `tests/run_backends.py` runs a long suite in two processes.
+#: Unset: all.
 END_TO_END = ("tests/docs/", "tests/experiments/test_reproduce.py")
 PARTS = ("unit", "end-to-end")
 
@@ -69,10 +72,10 @@ def pytest_collection_modifyitems(config, items):
     `KERAS_GRAFT_TEST_PART` set, only that part's tests run (`PARTS`).
     """
     backend = keras.backend.backend()
-    part = os.environ.get("KERAS_GRAFT_TEST_PART") or None
+    part = os.environ.get(PART_ENV) or None
     if part is not None and part not in PARTS:
         raise pytest.UsageError(
-            f"KERAS_GRAFT_TEST_PART: expected one of {PARTS}; received {part!r}"
+            f"{PART_ENV}: expected one of {PARTS}; received {part!r}"
         )
     keep, drop = [], []
     for item in items:

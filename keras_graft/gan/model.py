@@ -668,6 +668,9 @@ class GAN(keras.Model):
         # False (a Python bool) until a check gives a tensor: no op for an
         # unchecked player.
         d_bad = False
+        # The gradients' norms, for pace logging (on the last D step); also
+        # `any_nonfinite`'s shortcut where they were read on the host.
+        d_grad_norm = g_grad_norm = None
         for i in range(cfg.d_steps):
             (d_grads, d_aux), z = self._d_step(real, batch, labels, d_vars)
             if track and i == cfg.d_steps - 1:
@@ -675,8 +678,7 @@ class GAN(keras.Model):
                 d_grad_norm = self._grad_norm(d_grads, self.d_optimizer)
             if self._d_checked:
                 losses = [d_aux[k] for k in ("d_loss", "penalty") if k in d_aux]
-                norm = d_grad_norm if track and i == cfg.d_steps - 1 else None
-                bad = _nonfinite.any_nonfinite(losses, d_grads, norm)
+                bad = _nonfinite.any_nonfinite(losses, d_grads, d_grad_norm)
                 d_bad = _nonfinite.either(d_bad, bad)
             if simultaneous and i == cfg.d_steps - 1:
                 break
@@ -688,9 +690,7 @@ class GAN(keras.Model):
         if track:
             g_grad_norm = self._grad_norm(g_grads, self.g_optimizer)
         g_bad = (
-            _nonfinite.any_nonfinite(
-                [g_aux["g_loss"]], g_grads, g_grad_norm if track else None
-            )
+            _nonfinite.any_nonfinite([g_aux["g_loss"]], g_grads, g_grad_norm)
             if self._g_checked
             else False
         )
