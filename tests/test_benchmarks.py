@@ -80,3 +80,11 @@ def test_gan_step_tiny_has_every_run_and_pairs_them_with_the_hand_loop():
     # Far fewer parameters than the default DCGAN (284,690).
     params = int(re.search(r"trainable params=(\d+)", out).group(1))
     assert 0 < params < 20_000, params
+
+
+def test_ring_run_times_both_networks_and_finds_them_identical():
+    out = _run("ring_run.py", "--steps", "4", "--rounds", "1")
+    for name in ("DenseStack", "chain of layers"):
+        seconds = _row(out, name)[0]
+        assert math.isfinite(seconds) and seconds > 0, (name, seconds)
+    assert "final samples identical: True" in out, out
