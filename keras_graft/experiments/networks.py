@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import keras
 from keras import layers, ops
 
@@ -106,10 +108,16 @@ class DenseStack(layers.Layer):
         units (Sequence[int]): Output units of each layer.
         activations (Sequence[str | None]): One per layer.
         kernel_seeds (Sequence[int]): One seed per layer.
-        **kwargs: `keras.layers.Layer` arguments (``name``, ``dtype``).
+        **kwargs (Any): `keras.layers.Layer` arguments (``name``, ``dtype``).
     """
 
-    def __init__(self, units, activations, kernel_seeds, **kwargs):
+    def __init__(
+        self,
+        units: Sequence[int],
+        activations: Sequence[str | None],
+        kernel_seeds: Sequence[int],
+        **kwargs: Any,
+    ) -> None:
         units = tuple(units) if isinstance(units, (list, tuple)) else units
         if not isinstance(units, tuple) or not units:
             fail(TypeError, "units", "a non-empty list of ints", units)
