@@ -331,6 +331,9 @@ def reproduce(
         log,
     )
     slow_synthetic(preset, backend, notices)
+    slots = getattr(runner, "slots", None)  # None: a Ray cluster's, unknown
+    if slots is not None:
+        eager_gan_steps(preset, backend, any(s.gpu is not None for s in slots), notices)
     gans = _available_gans(preset, notices)
     if any(
         b.config.experiment == "digits" and b.config.metric == "digits" for b in gans
@@ -391,6 +394,41 @@ def slow_synthetic(preset: Preset, backend: str, notices: Any) -> bool:
         "not a group at once as on jax and torch (about 0.5 s a run of the "
         "default's 3000 steps on one core): KERAS_BACKEND=jax or torch "
         "finishes much sooner",
+        notices,
+    )
+    return True
+
+
+#: The `default` preset's wall time on 2 idle CPU cores, PyTorch over JAX
+#: (1,546 s against 517 s; `benchmarks/results/reproduce_default*`, a test
+#: holds this to them).
+TORCH_CPU_SLOWDOWN = 3
+
+
+def eager_gan_steps(preset: Preset, backend: str, gpus: bool, notices: Any) -> bool:
+    """Say up front when the GAN runs go one eager step per call (PyTorch on CPUs).
+
+    Keras's PyTorch trainer runs one step per call, eagerly, where JAX and
+    TensorFlow compile `steps_per_execution` steps into one call; without a
+    GPU the host's work per step is then the whole cost of a small GAN.
+
+    Args:
+        preset (Preset): The preset.
+        backend (str): The Keras backend.
+        gpus (bool): Whether the workers have GPUs.
+        notices (Any): The stream for the line (None: silent).
+
+    Returns:
+        bool: Whether the line was due.
+    """
+    per_call = max((b.config.steps_per_execution for b in preset.gans), default=1)
+    if backend != "torch" or gpus or per_call == 1:
+        return False
+    _log(
+        "note: on torch without a GPU Keras runs every GAN step eagerly, one per "
+        f"call (jax and tensorflow compile up to {per_call} per call): the default "
+        f"takes about {TORCH_CPU_SLOWDOWN}x its time on jax on 2 CPU cores; "
+        "KERAS_BACKEND=jax finishes much sooner",
         notices,
     )
     return True
@@ -627,6 +665,7 @@ __all__ = [
     "report_from_folder",
     "reproduce",
     "slow_synthetic",
+    "eager_gan_steps",
     "synthetic_jobs",
     "write_report",
 ]

@@ -299,4 +299,8 @@ def test_readme_states_the_default_s_time():
     assert f"about {torch_minutes:.0f} with\nPyTorch" in _readme()
     tf_minutes = _report("reproduce_default_tensorflow")["meta"]["seconds"] / 60
     assert f"and about {tf_minutes:.0f} with TensorFlow." in _readme()
+    # The line `reproduce` prints before it starts on PyTorch without a GPU.
+    from keras_graft.experiments.reproduce import TORCH_CPU_SLOWDOWN
+
+    assert round(torch_minutes / minutes) == TORCH_CPU_SLOWDOWN
     assert len(_readme().splitlines()) <= 110

@@ -102,3 +102,28 @@ def test_reproduce_says_up_front_where_the_synthetic_runs_are_slow():
         assert "KERAS_BACKEND=jax or torch" in line
     else:
         assert stream.getvalue() == ""
+
+
+def test_reproduce_says_up_front_where_gan_steps_run_eagerly():
+    import importlib
+    import io
+
+    from keras_graft.experiments.presets import get_preset
+
+    rp = importlib.import_module("keras_graft.experiments.reproduce")
+    backend = keras.backend.backend()
+    stream = io.StringIO()
+    said = rp.eager_gan_steps(get_preset("default"), backend, False, stream)
+    assert said == (backend == "torch")
+    if said:
+        (line,) = stream.getvalue().splitlines()
+        assert "compile up to 50 per call" in line, line
+        assert f"about {rp.TORCH_CPU_SLOWDOWN}x its time on jax" in line, line
+        assert "KERAS_BACKEND=jax" in line, line
+    else:
+        assert stream.getvalue() == ""
+    # With GPUs, or a preset of one step per call (`tiny`), nothing to say.
+    quiet = io.StringIO()
+    assert not rp.eager_gan_steps(get_preset("default"), backend, True, quiet)
+    assert not rp.eager_gan_steps(get_preset("tiny"), backend, False, quiet)
+    assert quiet.getvalue() == ""
