@@ -90,6 +90,14 @@ def _init(seed: int, i: int) -> keras.initializers.Initializer:
 STACK_ACTIVATIONS = ("relu", "leaky_relu", None)
 
 
+def _per_layer(value: Any, name: str, layers: int, what: str) -> tuple:
+    """`value` as a tuple of one entry per layer, or a clear error."""
+    if not isinstance(value, (list, tuple)) or len(value) != layers:
+        expected = f"a list of {layers} {what}(s), one per layer of `units`"
+        fail(ValueError, name, expected, value)
+    return tuple(value)
+
+
 @keras.saving.register_keras_serializable(package="keras_graft")
 class DenseStack(layers.Layer):
     """Dense layers in sequence, as one layer: ``x_{i+1} = a_i(x_i W_i + b_i)``.
@@ -118,42 +126,15 @@ class DenseStack(layers.Layer):
         kernel_seeds: Sequence[int],
         **kwargs: Any,
     ) -> None:
-        units = tuple(units) if isinstance(units, (list, tuple)) else units
-        if not isinstance(units, tuple) or not units:
+        if not isinstance(units, (list, tuple)) or not units:
             fail(TypeError, "units", "a non-empty list of ints", units)
         units = tuple(check_int(u, "units", 1) for u in units)
-        activations = (
-            tuple(activations)
-            if isinstance(activations, (list, tuple))
-            else activations
-        )
-        if not isinstance(activations, tuple) or len(activations) != len(units):
-            fail(
-                ValueError,
-                "activations",
-                f"a list of {len(units)} activation(s), one per layer of `units`",
-                activations,
-            )
+        activations = _per_layer(activations, "activations", len(units), "activation")
         for a in activations:
             if a not in STACK_ACTIVATIONS:
-                fail(
-                    ValueError,
-                    "activations",
-                    f"a list of {STACK_ACTIVATIONS}",
-                    activations,
-                )
-        kernel_seeds = (
-            tuple(kernel_seeds)
-            if isinstance(kernel_seeds, (list, tuple))
-            else kernel_seeds
-        )
-        if not isinstance(kernel_seeds, tuple) or len(kernel_seeds) != len(units):
-            fail(
-                ValueError,
-                "kernel_seeds",
-                f"a list of {len(units)} int(s), one per layer of `units`",
-                kernel_seeds,
-            )
+                expected = f"a list of {STACK_ACTIVATIONS} entries"
+                fail(ValueError, "activations", expected, list(activations))
+        kernel_seeds = _per_layer(kernel_seeds, "kernel_seeds", len(units), "int")
         kernel_seeds = tuple(check_int(k, "kernel_seeds") for k in kernel_seeds)
         super().__init__(**kwargs)
         self.units, self.activations, self.kernel_seeds = (
