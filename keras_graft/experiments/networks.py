@@ -82,6 +82,10 @@ def _upsample(x, filters: int, mode: str, seed: int, i: int, activation=None):
     return layers.Activation(activation)(x) if activation else x
 
 
+def _seed(seed: int, i: int) -> int:
+    return seed * 1000 + i
+
+
 def _init(seed: int, i: int) -> keras.initializers.Initializer:
     return keras.initializers.GlorotUniform(seed=_seed(seed, i))
 
@@ -90,10 +94,10 @@ def _init(seed: int, i: int) -> keras.initializers.Initializer:
 STACK_ACTIVATIONS = ("relu", "leaky_relu", None)
 
 
-def _per_layer(value: Any, name: str, layers: int, what: str) -> tuple:
+def _per_layer(value: Any, name: str, count: int, what: str) -> tuple:
     """`value` as a tuple of one entry per layer, or a clear error."""
-    if not isinstance(value, (list, tuple)) or len(value) != layers:
-        expected = f"a list of {layers} {what}(s), one per layer of `units`"
+    if not isinstance(value, (list, tuple)) or len(value) != count:
+        expected = f"a list of {count} {what}(s), one per layer of `units`"
         fail(ValueError, name, expected, value)
     return tuple(value)
 
@@ -137,11 +141,9 @@ class DenseStack(layers.Layer):
         kernel_seeds = _per_layer(kernel_seeds, "kernel_seeds", len(units), "int")
         kernel_seeds = tuple(check_int(k, "kernel_seeds") for k in kernel_seeds)
         super().__init__(**kwargs)
-        self.units, self.activations, self.kernel_seeds = (
-            units,
-            activations,
-            kernel_seeds,
-        )
+        self.units = units
+        self.activations = activations
+        self.kernel_seeds = kernel_seeds
 
     def build(self, input_shape):
         """Create each layer's kernel and bias, in `Dense`'s order.
@@ -203,10 +205,6 @@ class DenseStack(layers.Layer):
             "activations": list(self.activations),
             "kernel_seeds": list(self.kernel_seeds),
         }
-
-
-def _seed(seed: int, i: int) -> int:
-    return seed * 1000 + i
 
 
 def mlp_generator(

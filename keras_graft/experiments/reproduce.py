@@ -660,12 +660,12 @@ __all__ = [
     "ATTEMPTS",
     "EXECUTORS",
     "SELECTION_SEED_BASE",
+    "eager_gan_steps",
     "execute",
     "git_commit",
     "report_from_folder",
     "reproduce",
     "slow_synthetic",
-    "eager_gan_steps",
     "synthetic_jobs",
     "write_report",
 ]
