@@ -8,6 +8,8 @@ Layout of a report folder:
   the moment it finishes, in one step (a temporary file renamed over it);
   ``runs/<key>.npy``: the samples a run keeps for the plots;
   ``runs/<key>.failed.json``: a run that failed twice, with its error;
+  ``runs/<key>.tmp<pid>.json``: a write under way (or cut short by a kill:
+  ignored, and removed when the folder is opened again);
 - ``logs/``: the workers' output and the failed runs' tracebacks;
 - ``results.json``, ``report.md`` and the plots, written from the stored runs.
 
@@ -94,6 +96,9 @@ class RunStore:
             )
         os.makedirs(self.runs_dir, exist_ok=True)
         os.makedirs(self.logs_dir, exist_ok=True)
+        for name in os.listdir(self.runs_dir):
+            if ".tmp" in name:  # half-written by a process killed mid-write
+                os.remove(os.path.join(self.runs_dir, name))
         self.manifest = manifest
         self._write_json(path, manifest)
 
@@ -116,8 +121,10 @@ class RunStore:
         """
         out = {}
         for name in sorted(os.listdir(self.runs_dir)):
-            if name.endswith(".json") and not name.endswith(".failed.json"):
-                key = name[: -len(".json")]
+            key = name[: -len(".json")]
+            # A key is a digest: ``<key>.failed.json`` and the temporary
+            # ``<key>.tmp<pid>.json`` of a write under way are not results.
+            if name.endswith(".json") and "." not in key:
                 with open(os.path.join(self.runs_dir, name)) as f:
                     out[key] = json.load(f)["result"]
         return out

@@ -256,16 +256,20 @@ def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
         text=True,
     )
     runs = out / "runs"
+
+    def stored():  # finished runs: `<key>.json`, not a write under way
+        paths = runs.glob("*.json") if runs.exists() else []
+        return {p.name: p.stat().st_mtime_ns for p in paths if p.name.count(".") == 1}
+
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
-        done = [p for p in runs.glob("*.json")] if runs.exists() else []
-        if len(done) >= 4:
+        if len(stored()) >= 4:
             break
         time.sleep(0.2)
     workers = children(proc.pid)
     proc.kill()
     proc.wait()
-    before = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
+    before = stored()
     assert 4 <= len(before), proc.stderr.read()[-2000:]
     assert not (out / "results.json").exists(), "the run finished before the kill"
     assert gone_within(workers, 10), "a worker outlived its killed parent"
@@ -277,7 +281,8 @@ def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
     rerun = time.perf_counter() - rerun_start
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"resuming: {len(before)} run(s) already stored" in again.stderr
-    after = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")}
+    after = stored()
+    assert not [p for p in runs.iterdir() if ".tmp" in p.name]
     assert {k: after[k] for k in before} == before  # not trained again
     assert len(after) > len(before)
     saved = json.loads((out / "results.json").read_text())
