@@ -38,6 +38,43 @@ PART_ENV = "KERAS_GRAFT_TEST_PART"
 NO_TESTS = 5  # pytest's exit status when nothing was selected
 
 
+def torch_threads(jobs: int, cores: int) -> int:
+    """The intra-op threads of PyTorch's lane: its share of the cores.
+
+    PyTorch's OpenMP threads spin while they wait for a core, so a lane that
+    asks for every core while another lane runs beside it loses more than the
+    other lane's share: the shrunk `paper` preset test took 80 s with two
+    threads beside a busy core and 41 s with one (27 s and 24 s on idle
+    cores), 106 s in a whole two-lane run of the suite.
+    """
+    return max(1, cores // max(1, jobs))
+
+
+def lane_env(lane: str, home: str, tmp: str, threads: int) -> dict[str, str]:
+    """The environment of a lane's pytest process.
+
+    Args:
+        lane (str): ``backend`` or ``backend:part``.
+        home (str): Its throw-away ``KERAS_HOME``.
+        tmp (str): Its temporary folder (``TMPDIR``).
+        threads (int): PyTorch's threads (``OMP_NUM_THREADS``) in its lane;
+            a value the caller set wins.
+
+    Returns:
+        dict[str, str]: The environment.
+    """
+    backend, _, part = lane.partition(":")
+    env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home, TMPDIR=tmp)
+    env.pop(PART_ENV, None)
+    if part:
+        env[PART_ENV] = part
+    if backend == "torch":
+        env.setdefault("OMP_NUM_THREADS", str(threads))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
 def lane_name(lane: str) -> str:
     """`KERAS_BACKEND=jax (unit tests)` for `jax:unit`."""
     backend, _, part = lane.partition(":")
@@ -93,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--backends: unknown {unknown}; expected some of {BACKENDS}")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
     ensure_browser()
     # The lanes, longest first (LPT), so that the others run next to it; the
     # JAX suite, the longest, in two parts, its end-to-end tests last.
@@ -104,18 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     ] = []
 
     def start(lane: str) -> None:
-        backend, _, part = lane.partition(":")
+        backend = lane.partition(":")[0]
         home = tempfile.TemporaryDirectory(prefix=f"keras_home_{backend}_")
         # Temporary files too (tfds leaves one empty folder per builder of an
         # unprepared dataset in the temp dir): all go with the throw-away home.
         tmp = os.path.join(home.name, "tmp")
         os.mkdir(tmp)
-        env = dict(os.environ, KERAS_BACKEND=backend, KERAS_HOME=home.name, TMPDIR=tmp)
-        env.pop(PART_ENV, None)
-        if part:
-            env[PART_ENV] = part
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        env.setdefault("MPLBACKEND", "Agg")
+        env = lane_env(lane, home.name, tmp, torch_threads(args.jobs, cores))
         cmd = [
             sys.executable,
             "-m",

@@ -65,3 +65,21 @@ def test_a_part_selects_its_tests_in_a_real_process():
     assert "KERAS_GRAFT_TEST_PART: expected one of ('unit', 'end-to-end')" in (
         proc.stdout + proc.stderr
     )
+
+
+def test_pytorch_s_lane_gets_its_share_of_the_cores(monkeypatch):
+    assert run_backends.torch_threads(2, 2) == 1
+    assert run_backends.torch_threads(2, 16) == 8
+    assert run_backends.torch_threads(1, 4) == 4
+    assert run_backends.torch_threads(3, 2) == 1
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv(run_backends.PART_ENV, "unit")
+    env = run_backends.lane_env("torch", "/h", "/t", 1)
+    assert env["OMP_NUM_THREADS"] == "1" and env["KERAS_BACKEND"] == "torch"
+    assert run_backends.PART_ENV not in env and env["KERAS_HOME"] == "/h"
+    assert "OMP_NUM_THREADS" not in run_backends.lane_env("jax:unit", "/h", "/t", 1)
+    assert run_backends.lane_env("jax:unit", "/h", "/t", 1)[run_backends.PART_ENV] == (
+        "unit"
+    )
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the caller's value wins
+    assert run_backends.lane_env("torch", "/h", "/t", 1)["OMP_NUM_THREADS"] == "3"
