@@ -32,7 +32,9 @@ BACKENDS = ("tensorflow", "jax", "torch")
 #: PyTorch were the critical path (1,313 s) while JAX's lane idled for 300 s;
 #: in two parts, TensorFlow then JAX's end-to-end part run beside JAX's other
 #: part then PyTorch. Three lanes at once were slower (1,380 s: PyTorch's
-#: threads spin when the cores are oversubscribed).
+#: threads spin when the cores are oversubscribed). With PyTorch's lane on
+#: its share of the cores (`torch_threads`; 2026-12-07, the same machine):
+#: PyTorch 434 s (648 s on two threads), the whole run 970 s (1,193 s).
 LANES = ("tensorflow", "jax:unit", "torch", "jax:end-to-end")
 PART_ENV = "KERAS_GRAFT_TEST_PART"
 NO_TESTS = 5  # pytest's exit status when nothing was selected
@@ -43,9 +45,10 @@ def torch_threads(jobs: int, cores: int) -> int:
 
     PyTorch's OpenMP threads spin while they wait for a core, so a lane that
     asks for every core while another lane runs beside it loses more than the
-    other lane's share: the shrunk `paper` preset test took 80 s with two
-    threads beside a busy core and 41 s with one (27 s and 24 s on idle
-    cores), 106 s in a whole two-lane run of the suite.
+    other lane's share: the shrunk `gpu` and `paper` preset tests took 80 s
+    with two threads beside a busy core and 41 s with one (60 s and 48 s on
+    idle cores); in a whole two-lane run of the suite, the `paper` one took
+    106 s with two threads and 20 s with one.
     """
     return max(1, cores // max(1, jobs))
 
