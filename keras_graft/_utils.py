@@ -30,10 +30,11 @@ def save_atomically(path: str, write: Callable[[str], None], suffix: str) -> Non
 
     The temporary file replaces `path` with `os.replace`, so another process
     reading `path` meanwhile (two workers filling the same cache) sees either
-    no file or a whole one, never a half-written one. The temporary file sits
-    next to `path`, named after this process, and keeps the suffix, because
-    some writers need it (Keras's ``save_weights`` wants ``.weights.h5``;
-    ``np.savez`` appends ``.npz`` when it is missing).
+    no file or a whole one, never a half-written one; the content is synced
+    to the disk first, so that holds after a crash of the machine too. The
+    temporary file sits next to `path`, named after this process, and keeps
+    the suffix, because some writers need it (Keras's ``save_weights`` wants
+    ``.weights.h5``; ``np.savez`` appends ``.npz`` when it is missing).
 
     Args:
         path (str): The file to write; it must end with `suffix`.
@@ -43,6 +44,11 @@ def save_atomically(path: str, write: Callable[[str], None], suffix: str) -> Non
     """
     temporary = path[: -len(suffix)] + f".tmp{os.getpid()}" + suffix
     write(temporary)
+    # On the disk before the rename: after a crash of the machine (not only
+    # of the process) `path` is then whole or absent, and files written one
+    # after the other reach the disk in that order.
+    with open(temporary, "rb") as f:
+        os.fsync(f.fileno())
     os.replace(temporary, path)
 
 

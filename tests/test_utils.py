@@ -2,11 +2,12 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
 
-from keras_graft._utils import jsonable
+from keras_graft._utils import jsonable, save_atomically
 
 pytestmark = pytest.mark.backend("jax")  # numpy only: one process
 
@@ -29,3 +30,33 @@ def test_jsonable_gives_strict_json():
     }
     assert type(out["a"][0]) is int and type(out["a"][1]) is bool
     json.dumps(out, allow_nan=False)  # strict JSON: raises on NaN or Infinity
+
+
+def test_save_atomically_syncs_the_content_before_it_replaces_the_file(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "a.json"
+    path.write_text("old")
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", str(src)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+
+    def write(tmp):
+        assert tmp != str(path) and tmp.endswith(".json")
+        with open(tmp, "w") as f:
+            f.write("new")
+
+    save_atomically(str(path), write, ".json")
+    (temporary,) = {name for _, name in events}
+    assert events == [("fsync", temporary), ("replace", temporary)]
+    assert path.read_text() == "new" and os.listdir(tmp_path) == ["a.json"]

@@ -170,6 +170,12 @@ def execute(
             f"resuming: {len(finished)} run(s) already stored in {store.folder}",
             errors,
         )
+    if store.discarded:
+        _log(
+            f"{len(store.discarded)} unreadable run file(s) in {store.runs_dir} "
+            "removed; their runs are trained again",
+            errors,
+        )
     synthetic = synthetic_runs(preset.synthetic, seed_offset)  # made once
     tries: dict[str, int] = {}
     running: dict[str, Run] = {}

@@ -9,7 +9,9 @@ Layout of a report folder:
   ``runs/<key>.npy``: the samples a run keeps for the plots;
   ``runs/<key>.failed.json``: a run that failed twice, with its error;
   ``runs/<key>.tmp<pid>.json``: a write under way (or cut short by a kill:
-  ignored, and removed when the folder is opened again);
+  ignored, and removed when the folder is opened again); a run file that
+  does not read back (a disk that lost it) is removed and its run trained
+  again;
 - ``logs/``: the workers' output and the failed runs' tracebacks;
 - ``results.json``, ``report.md`` and the plots, written from the stored runs.
 
@@ -81,8 +83,14 @@ class RunStore:
             if os.path.exists(path):
                 os.remove(path)
         if os.path.exists(path):
-            with open(path) as f:
-                old = json.load(f)
+            try:
+                with open(path) as f:
+                    old = json.load(f)
+            except ValueError as e:
+                raise IncompatibleFolder(
+                    f"{path} is unreadable ({e}); use --fresh to start over there, "
+                    "or another --out"
+                ) from None
             diff = _difference(old, manifest)
             if diff:
                 raise IncompatibleFolder(
@@ -100,6 +108,8 @@ class RunStore:
             if ".tmp" in name:  # half-written by a process killed mid-write
                 os.remove(os.path.join(self.runs_dir, name))
         self.manifest = manifest
+        #: Run files that `finished` found unreadable and removed.
+        self.discarded: list[str] = []
         self._write_json(path, manifest)
 
     @staticmethod
@@ -116,6 +126,9 @@ class RunStore:
     def finished(self) -> dict[str, Any]:
         """The stored results, by run key.
 
+        A run file that does not read back as a stored run is removed (its
+        run is trained again) and its name added to `discarded`.
+
         Returns:
             dict[str, Any]: Key -> result, as read back from disk.
         """
@@ -125,8 +138,15 @@ class RunStore:
             # A key is a digest: ``<key>.failed.json`` and the temporary
             # ``<key>.tmp<pid>.json`` of a write under way are not results.
             if name.endswith(".json") and "." not in key:
-                with open(os.path.join(self.runs_dir, name)) as f:
-                    out[key] = json.load(f)["result"]
+                path = os.path.join(self.runs_dir, name)
+                try:
+                    with open(path) as f:
+                        out[key] = json.load(f)["result"]
+                except (ValueError, KeyError, TypeError):
+                    # Not whole (written by hand, or a disk that lost it):
+                    # the run is trained again.
+                    os.remove(path)
+                    self.discarded.append(name)
         return out
 
     def put(self, run: Run, result: Any) -> Any:

@@ -240,7 +240,8 @@ def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
     """SIGKILL mid-run, the same command again: the uninterrupted run's report.
 
     The runs stored before the kill are not trained again (their files are
-    not rewritten); the workers die with the parent.
+    not rewritten) but one whose file was cut short; the workers die with the
+    parent.
     """
     import time
 
@@ -274,6 +275,13 @@ def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
     assert not (out / "results.json").exists(), "the run finished before the kill"
     assert gone_within(workers, 10), "a worker outlived its killed parent"
 
+    # A run file that lost its end (as a disk can after a crash of the
+    # machine) is trained again.
+    damaged = sorted(before)[0]
+    text = (runs / damaged).read_text()
+    (runs / damaged).write_text(text[: len(text) // 2])
+    del before[damaged]
+
     rerun_start = time.perf_counter()
     again = subprocess.run(
         _command(out), env=_env(), cwd=ROOT, capture_output=True, text=True
@@ -284,12 +292,14 @@ def test_a_run_killed_half_way_resumes_to_the_same_report(tiny_run, tmp_path):
     after = stored()
     assert not [p for p in runs.iterdir() if ".tmp" in p.name]
     assert {k: after[k] for k in before} == before  # not trained again
-    assert len(after) > len(before)
+    assert damaged in after and len(after) > len(before) + 1
+    assert "1 unreadable run file(s)" in again.stderr
     saved = json.loads((out / "results.json").read_text())
     expected = json.loads((reference / "results.json").read_text())
     assert _without_timings(saved) == _without_timings(expected)
     print(
-        f"killed after {len(before)} of {len(after)} runs; the rerun took "
+        f"killed after {len(before) + 1} of {len(after)} runs (one then cut "
+        f"short); the rerun took "
         f"{rerun:.1f} s, the killed run {rerun_start - start:.1f} s before it"
     )
 

@@ -67,3 +67,29 @@ def test_another_manifest_is_refused_naming_the_difference_and_fresh_starts_over
     assert RunStore(str(tmp_path), MANIFEST).finished() != {}  # left untouched
     fresh = RunStore(str(tmp_path), {**MANIFEST, "seed_offset": 3}, fresh=True)
     assert fresh.finished() == {}
+
+
+def test_a_run_file_that_does_not_read_back_is_removed_and_named(tmp_path):
+    store = RunStore(str(tmp_path), MANIFEST)
+    store.put(_run(0), {"fd": 1.0})
+    store.put(_run(1), {"fd": 2.0})
+    path = tmp_path / "runs" / f"{_run(1).key}.json"
+    path.write_text(path.read_text()[:10])  # cut short
+    (tmp_path / "runs" / f"{_run(2).key}.json").write_text("[1, 2]")  # no result
+    reopened = RunStore(str(tmp_path), MANIFEST)
+    assert reopened.finished() == {_run(0).key: {"fd": 1.0}}
+    assert sorted(reopened.discarded) == sorted(
+        [f"{_run(1).key}.json", f"{_run(2).key}.json"]
+    )
+    assert not path.exists()
+    assert reopened.finished() == {_run(0).key: {"fd": 1.0}}  # nothing more
+
+
+def test_an_unreadable_manifest_is_refused_in_one_line(tmp_path):
+    RunStore(str(tmp_path), MANIFEST)
+    (tmp_path / "manifest.json").write_text("")
+    with pytest.raises(
+        IncompatibleFolder, match=r"manifest.json is unreadable.*--fresh"
+    ):
+        RunStore(str(tmp_path), MANIFEST)
+    assert RunStore(str(tmp_path), MANIFEST, fresh=True).finished() == {}
