@@ -47,7 +47,7 @@ def init_worker() -> None:
     (or ``JAX_COMPILATION_CACHE_DIR``), so each compiles once per machine.
     The executables are the ones XLA would compile, so no number changes.
     The workers share it under a file lock, which JAX takes only with a size
-    limit and the ``filelock`` package (installed with PyTorch and Ray);
+    limit and the ``filelock`` package (installed with the ``jax`` extra);
     without that package the cache stays off.
     """
     import importlib.util
