@@ -25,6 +25,23 @@ def keras_home() -> str:
     return os.environ.get("KERAS_HOME") or default
 
 
+#: Marks the temporary file of a `save_atomically` write: ``<stem>.tmp<pid><suffix>``.
+TEMPORARY_MARK = ".tmp"
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is a `save_atomically` temporary file (a write under
+    way, or one cut short by a killed process).
+
+    Args:
+        name (str): A file name.
+
+    Returns:
+        bool: Whether it carries `TEMPORARY_MARK`.
+    """
+    return TEMPORARY_MARK in name
+
+
 def save_atomically(path: str, write: Callable[[str], None], suffix: str) -> None:
     """Write `path` in one step: `write` fills a temporary file that replaces it.
 
@@ -42,7 +59,7 @@ def save_atomically(path: str, write: Callable[[str], None], suffix: str) -> Non
             given.
         suffix (str): The suffix the temporary file keeps, e.g. ``".npz"``.
     """
-    temporary = path[: -len(suffix)] + f".tmp{os.getpid()}" + suffix
+    temporary = path[: -len(suffix)] + f"{TEMPORARY_MARK}{os.getpid()}" + suffix
     write(temporary)
     # On the disk before the rename: after a crash of the machine (not only
     # of the process) `path` is then whole or absent, and files written one

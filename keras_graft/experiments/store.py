@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from keras_graft._utils import save_atomically
+from keras_graft._utils import is_temporary, save_atomically
 from keras_graft.experiments.runs import Run, plain
 
 #: Bumped when the folder's layout changes.
@@ -105,7 +105,7 @@ class RunStore:
         os.makedirs(self.runs_dir, exist_ok=True)
         os.makedirs(self.logs_dir, exist_ok=True)
         for name in os.listdir(self.runs_dir):
-            if ".tmp" in name:  # half-written by a process killed mid-write
+            if is_temporary(name):  # half-written by a process killed mid-write
                 os.remove(os.path.join(self.runs_dir, name))
         self.manifest = manifest
         #: Run files that `finished` found unreadable and removed.
