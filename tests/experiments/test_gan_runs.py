@@ -1,0 +1,79 @@
+"""`run_gan`: a run that restarts an earlier run's GAN trains as a fresh GAN would."""
+
+from dataclasses import replace
+
+import keras
+import numpy as np
+import pytest
+
+from keras_graft.experiments import gan_runs
+from keras_graft.experiments.presets import PRESETS
+
+
+def _small(experiment: str) -> gan_runs.GANConfig:
+    bench = next(b for b in PRESETS["default"].gans if b.config.experiment == experiment)
+    return replace(
+        bench.config,
+        steps=8,
+        eval_every=4,
+        steps_per_execution=2,  # compiled, several steps per call: as presets run
+        width=4,
+        batch_size=8,
+        eval_samples=32,
+        metric="pixels",
+        num_train=64 if experiment != "ring" else None,
+        lr_decay=True,  # the rate reads the optimizer's iterations
+    )
+
+
+def _same(a: dict, b: dict) -> None:
+    assert a["evals"] == b["evals"]
+    assert a["pace"] == b["pace"]
+    np.testing.assert_array_equal(a["samples"], b["samples"])
+
+
+@pytest.mark.parametrize("experiment", ["ring", "digits"])
+def test_a_restarted_gan_trains_as_a_fresh_one(experiment, monkeypatch):
+    config = _small(experiment)
+    restarted = []
+    restart = gan_runs._restart
+
+    def spy(fresh, key):
+        gan = restart(fresh, key)
+        restarted.append(gan is not fresh)
+        return gan
+
+    monkeypatch.setattr(gan_runs, "_restart", spy)
+    monkeypatch.setattr(gan_runs, "_FINISHED", {})
+    # Adam: its moments and iterations must start again from zero.
+    gan_runs.run_gan(config, "adam", seed=0)
+    second = gan_runs.run_gan(config, "adam", seed=1)
+    # The same seed in a GAN of its own.
+    gan_runs._FINISHED.clear()
+    alone = gan_runs.run_gan(config, "adam", seed=1)
+    _same(second, alone)
+    reuses = keras.backend.backend() in gan_runs._REUSE_BACKENDS
+    assert restarted == ([False, True, False] if reuses else [])
+    # The seed matters (the check above could not pass by chance).
+    other = gan_runs.run_gan(config, "adam", seed=0)["samples"]
+    assert not np.array_equal(second["samples"], other)
+
+
+@pytest.mark.backend(*gan_runs._REUSE_BACKENDS)  # PyTorch: nothing to reuse
+def test_only_the_same_benchmark_optimizer_and_rate_restart(monkeypatch):
+    config = _small("ring")
+    monkeypatch.setattr(gan_runs, "_FINISHED", {})
+    gan_runs.run_gan(config, "adam", seed=0)
+    assert len(gan_runs._FINISHED) == 1
+    # Another rate, optimizer or benchmark size: a GAN of its own, kept beside.
+    gan_runs.run_gan(config, "adam", seed=0, learning_rate=0.5)
+    gan_runs.run_gan(config, "nsgda", seed=0)
+    gan_runs.run_gan(replace(config, width=5), "adam", seed=0)
+    assert len(gan_runs._FINISHED) == 4
+    again = gan_runs.run_gan(config, "nsgda", seed=2)
+    gan_runs._FINISHED.clear()
+    _same(again, gan_runs.run_gan(config, "nsgda", seed=2))
+    # At most `_KEEP` kept, the least recently finished dropped.
+    for width in (6, 7, 8, 9):
+        gan_runs.run_gan(replace(config, width=width), "adam", seed=0)
+    assert len(gan_runs._FINISHED) == gan_runs._KEEP
