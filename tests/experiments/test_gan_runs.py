@@ -11,7 +11,8 @@ from keras_graft.experiments.presets import PRESETS
 
 
 def _small(experiment: str) -> gan_runs.GANConfig:
-    bench = next(b for b in PRESETS["default"].gans if b.config.experiment == experiment)
+    gans = PRESETS["default"].gans
+    bench = next(b for b in gans if b.config.experiment == experiment)
     return replace(
         bench.config,
         steps=8,
