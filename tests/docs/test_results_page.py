@@ -298,16 +298,33 @@ def test_readme_table_is_the_stored_default_reports():
         assert row[-1] == f"**{claims[0]['verdict']}** ({span}%)", row
 
 
+def _tensorflow_estimate() -> float:
+    """TensorFlow's default in seconds, from its run with 16 ring seeds.
+
+    Not measured with the ring's 64 seeds: the stored run's time plus the
+    added ring runs at its median ring run's seconds, over its 2 workers (an
+    upper estimate: the restarted GANs save each run's tracing too).
+    """
+    import statistics
+
+    from keras_graft.experiments.presets import fresh_seeds, get_preset
+
+    old = _report("ring16/reproduce_default_tensorflow")
+    ring = old["gans"]["ring"]["runs"]
+    bench = next(b for b in get_preset("default").gans if b.config.experiment == "ring")
+    runs = sum(fresh_seeds(bench, o) for o in bench.config.optimizers)
+    per_run = statistics.median(r["seconds"] for r in ring)
+    return old["meta"]["seconds"] + (runs - len(ring)) * per_run / 2
+
+
 def test_readme_states_the_default_s_time():
     minutes = _report("reproduce_default")["meta"]["seconds"] / 60
-    fresh = _report("reproduce_default_fresh_install")["meta"]["seconds"] / 60
-    assert f"takes {minutes:.0f}-{fresh:.0f} minutes on 2 CPU cores with JAX" in (
-        _readme()
-    )
+    text = " ".join(_readme().split())
+    assert f"takes about {minutes:.0f} minutes on 2 idle CPU cores with JAX" in text
     torch_minutes = _report("reproduce_default_torch")["meta"]["seconds"] / 60
-    assert f"about {torch_minutes:.0f} with\nPyTorch" in _readme()
-    tf_minutes = _report("reproduce_default_tensorflow")["meta"]["seconds"] / 60
-    assert f"and about {tf_minutes:.0f} with TensorFlow." in _readme()
+    assert f"about {torch_minutes:.0f} with PyTorch" in text
+    tf_minutes = _tensorflow_estimate() / 60
+    assert f"about {tf_minutes:.0f} with TensorFlow (estimated" in text
     # The line `reproduce` prints before it starts on PyTorch without a GPU.
     from keras_graft.experiments.reproduce import TORCH_CPU_SLOWDOWN
 

@@ -1,5 +1,6 @@
 """`run_gan`: a run that restarts an earlier run's GAN trains as a fresh GAN would."""
 
+import json
 from dataclasses import replace
 
 import keras
@@ -64,17 +65,17 @@ def test_a_restarted_gan_trains_as_a_fresh_one(experiment, monkeypatch):
 def test_only_the_same_benchmark_optimizer_and_rate_restart(monkeypatch):
     config = _small("ring")
     monkeypatch.setattr(gan_runs, "_FINISHED", {})
+    monkeypatch.setattr(gan_runs, "_KEEP", 2)
     gan_runs.run_gan(config, "adam", seed=0)
-    assert len(gan_runs._FINISHED) == 1
-    # Another rate, optimizer or benchmark size: a GAN of its own, kept beside.
-    gan_runs.run_gan(config, "adam", seed=0, learning_rate=0.5)
+    gan_runs.run_gan(config, "adam", seed=0, learning_rate=0.5)  # another rate
+    assert len(gan_runs._FINISHED) == 2
+    # Another optimizer: kept too, the least recently finished GAN dropped.
     gan_runs.run_gan(config, "nsgda", seed=0)
-    gan_runs.run_gan(replace(config, width=5), "adam", seed=0)
-    assert len(gan_runs._FINISHED) == 4
-    again = gan_runs.run_gan(config, "nsgda", seed=2)
+    kept = [json.loads(k)[1:] for k in gan_runs._FINISHED]
+    assert kept == [["adam", 0.5], ["nsgda", config.learning_rates["nsgda"]]]
+    # Another benchmark size does not take a kept GAN.
+    gan_runs.run_gan(replace(config, width=5), "nsgda", seed=0)
+    assert len(gan_runs._FINISHED) == 2
+    again = gan_runs.run_gan(replace(config, width=5), "nsgda", seed=2)
     gan_runs._FINISHED.clear()
-    _same(again, gan_runs.run_gan(config, "nsgda", seed=2))
-    # At most `_KEEP` kept, the least recently finished dropped.
-    for width in (6, 7, 8, 9):
-        gan_runs.run_gan(replace(config, width=width), "adam", seed=0)
-    assert len(gan_runs._FINISHED) == gan_runs._KEEP
+    _same(again, gan_runs.run_gan(replace(config, width=5), "nsgda", seed=2))
