@@ -325,7 +325,8 @@ def _reuse_key(config: GANConfig, optimizer: str, lr: float) -> str:
     # Everything a traced step depends on besides the variables' values.
     import json
 
-    return json.dumps([config_dict(config), optimizer, lr], sort_keys=True)
+    what = [config_dict(config), optimizer, lr, execution_steps(config)]
+    return json.dumps(what, sort_keys=True)
 
 
 def _state(gan: Any) -> list:

@@ -19,6 +19,10 @@ def test_worker_cache_gives_the_same_numbers(tmp_path, monkeypatch):
 
     import filelock  # noqa: F401  (the cache needs it: the `jax` extra has it)
 
+    from keras_graft.experiments import gan_runs
+
+    # Every run builds and compiles its own GAN here (no restarted GANs).
+    monkeypatch.setattr(gan_runs, "_REUSE_BACKENDS", ())
     # Compiled steps (the tiny preset's run eagerly).
     bench = replace(get_preset("tiny").gans[1].config, run_eagerly=False)
     before = run_gan(bench, "adam", seed=3)  # compiled, no cache yet

@@ -71,9 +71,14 @@ def test_only_the_same_benchmark_optimizer_and_rate_restart(monkeypatch):
     assert len(gan_runs._FINISHED) == 2
     # Another optimizer: kept too, the least recently finished GAN dropped.
     gan_runs.run_gan(config, "nsgda", seed=0)
-    kept = [json.loads(k)[1:] for k in gan_runs._FINISHED]
+    kept = [json.loads(k)[1:3] for k in gan_runs._FINISHED]
     assert kept == [["adam", 0.5], ["nsgda", config.learning_rates["nsgda"]]]
-    # Another benchmark size does not take a kept GAN.
+    # Another execution setting or benchmark size does not take a kept GAN.
+    with monkeypatch.context() as m:
+        m.setattr(gan_runs, "_MAX_STEPS_PER_EXECUTION", {keras.backend.backend(): 1})
+        gan_runs.run_gan(config, "nsgda", seed=0)
+    spe = [json.loads(k)[3] for k in gan_runs._FINISHED]
+    assert spe == [config.steps_per_execution, 1]
     gan_runs.run_gan(replace(config, width=5), "nsgda", seed=0)
     assert len(gan_runs._FINISHED) == 2
     again = gan_runs.run_gan(replace(config, width=5), "nsgda", seed=2)
