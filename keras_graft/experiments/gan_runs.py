@@ -426,7 +426,7 @@ def run_gan(
         run_eagerly=config.run_eagerly,
     )
     reuse = keras.backend.backend() in _REUSE_BACKENDS and not config.run_eagerly
-    key = _reuse_key(config, optimizer, lr)
+    key = _reuse_key(config, optimizer, lr) if reuse else ""
     if reuse:
         gan = _restart(gan, key)
     evaluate = _Evaluator(config, info)
