@@ -321,9 +321,11 @@ def _digits(
 #: with the paired spread of log FD the stored default reports measure for
 #: Ada-nSGDA and nSGDA (pooled), a true FD ratio of 0.8 or 1.5 is decided
 #: against the 1.25 margin in at least 90% of runs (one-sided 95% t
-#: interval; checked by the tests against those reports).
+#: interval; checked by the tests against those reports). The reverse graft's
+#: FD is 2.2-21x Adam's there (log sd 0.60 over 24 seeds): a report of 5
+#: seeds is stable on "worse" in every simulated draw, 4 in 94%, 3 in 69%.
 _DIGIT_DEFAULT = ("adam", "ada_nsgda", "ada_dir", "nsgda")
-_DIGIT_SEEDS = 8
+_DIGIT_SEEDS = {"adam": 8, "ada_nsgda": 8, "ada_dir": 5, "nsgda": 8}
 #: The default's ring: a probe beyond the paper, with the optimizers whose
 #: lines decide the probes (Ada-nSGDA for claim 1, nSGDA for claim 2). A ring
 #: run costs about 1.5 s of one core. nSGDA's quality ratio to Adam sits near
