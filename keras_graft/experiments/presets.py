@@ -24,7 +24,7 @@
   hours. The tests run it end to end at a tiny scale (`shrink`).
 - ``gpu``: between ``long`` and ``paper``, what a user with one GPU runs
   first: 20 ring seeds and 8 digit seeds with a learning-rate search, digit
-  runs of 5,000 steps at width 64, a 9-rate synthetic grid with 32 seeds per
+  runs of 5,000 steps at width 64, a 9-rate synthetic grid with 48 seeds per
   cell and a larger phase diagram, and short CIFAR-10 runs (5,000 generator
   steps, 3 seeds, no search) where tfds has CIFAR-10. Expected under an hour
   on one H100-class GPU with several runs per GPU; not measured yet.
@@ -345,6 +345,14 @@ _RING_SEEDS = {"adam": 64, "ada_nsgda": 24, "nsgda": 64}
 #: 0.88 at 0.006 on 8 other seeds: the choice decided claim 2's ring verdict.
 _RING_SELECTION_SEEDS = 6
 _DEFAULT_GRID = (1e-3, 1e-2, 0.1, 0.3, 1.0, 3.0)
+#: Seeds per synthetic grid cell. The grid's robustness line (claim 3's probe)
+#: takes SGDA's best cell against a family-wise bound that its best cells
+#: (26-29 of 32 seeds in the stored default reports) sit near: drawn from
+#: those reports' cells pooled, a report at 32 seeds is itself stable (95% of
+#: simulated offsets) in 69% of draws, at 48 in 99.5%. The check is
+#: in `tests/experiments/test_presets.py`; the GPU presets, whose grids have
+#: 81 and 121 cells, take 48 as `long` does.
+_GRID_SEEDS = 48
 _SEARCH = (1 / 3, 1.0, 3.0)
 #: Steps a search may add beyond its edge (`GANBenchmark.extend`).
 _EXTEND = 2
@@ -399,7 +407,7 @@ PRESETS: dict[str, Preset] = {
         synthetic=SyntheticPlan(
             config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
             grid=_DEFAULT_GRID,
-            seeds=32,
+            seeds=_GRID_SEEDS,
             # The optimizers the verdicts read (claims 3-4); `long` and the
             # GPU presets run the others on the grid too.
             optimizers={k: SYNTHETIC_OPTIMIZERS[k] for k in ("sgda", "nsgda")},
@@ -536,7 +544,7 @@ PRESETS["gpu"] = Preset(
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
         grid=(1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0),
-        seeds=32,
+        seeds=_GRID_SEEDS,
         phase_init_stds=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08),
         phase_dims=(16, 32, 64, 128, 256),
         phase_grid=(0.01, 0.1, 0.3, 1.0),
@@ -575,7 +583,7 @@ PRESETS["paper"] = Preset(
     synthetic=SyntheticPlan(
         config=SyntheticConfig(dim=128, num_modes=8, steps=20000, log_every=500),
         grid=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0),
-        seeds=32,
+        seeds=_GRID_SEEDS,
         phase_init_stds=(0.0025, 0.005, 0.01, 0.02, 0.04, 0.08),
         phase_dims=(32, 64, 128, 256, 512),
         phase_grid=(0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
