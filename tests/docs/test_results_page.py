@@ -114,17 +114,28 @@ def test_every_claim_s_verdict_is_stable_and_an_unstable_probe_says_so():
                     assert flagged == (p["stability"]["share"] < 0.95), p["name"]
 
 
-def test_default_reports_agree_and_take_at_most_ten_minutes():
+def _digit_run_seconds(report: dict) -> float:
+    """The median seconds of a report's digit runs: its machine's speed."""
+    import statistics
+
+    return statistics.median(r["seconds"] for r in report["gans"]["digits"]["runs"])
+
+
+def test_default_reports_agree_and_take_about_ten_minutes():
     names = REPORTS["default"]
     verdicts = [[c["verdict"] for c in _report(n)["claims"]] for n in names]
     assert all(v == verdicts[0] for v in verdicts), verdicts
-    # The goal is 10 minutes on 2 idle cores. The stored run took 602 s, at
-    # it, on a machine that ran its digit runs at the speed of the day of the
-    # 517-s run with 16 ring seeds (23.2 s a run against 23.4 s); the same
-    # machine took 762 s for the same work an hour before (digit runs 30.2 s).
-    # 11 minutes holds a stored run near the goal without holding it to one
-    # hour's speed of a shared machine.
-    assert _report(names[0])["meta"]["seconds"] <= 660
+    # The goal is 10 minutes on 2 idle cores, and cores differ: the stored
+    # run took 725 s on a machine whose digit runs took 26.5 s (median); the
+    # run before it with 3 more digit runs and a smaller grid, 602 s on one
+    # whose digit runs took 22.4 s (`grid32/`). At that machine's speed the
+    # stored run would take about 614 s. The bound, 10.5 minutes at the
+    # speed of the 602-s run, fails if the default grows by a few runs.
+    stored = _report(names[0])
+    reference = _report("grid32/reproduce_default")
+    assert reference["meta"]["seconds"] <= 610
+    speed = _digit_run_seconds(reference) / _digit_run_seconds(stored)
+    assert stored["meta"]["seconds"] * speed <= 630
 
 
 @pytest.mark.parametrize("name", [n for names in REPORTS.values() for n in names])
@@ -298,35 +309,24 @@ def test_readme_table_is_the_stored_default_reports():
         assert row[-1] == f"**{claims[0]['verdict']}** ({span}%)", row
 
 
-def _tensorflow_estimate() -> float:
-    """TensorFlow's default in seconds, from its run with 16 ring seeds.
-
-    Not measured with the ring's 64 seeds: the stored run's time plus the
-    added ring runs at its median ring run's seconds, over its 2 workers (an
-    upper estimate: the restarted GANs save each run's tracing too).
-    """
-    import statistics
-
-    from keras_graft.experiments.presets import fresh_seeds, get_preset
-
-    old = _report("ring16/reproduce_default_tensorflow")
-    ring = old["gans"]["ring"]["runs"]
-    bench = next(b for b in get_preset("default").gans if b.config.experiment == "ring")
-    runs = sum(fresh_seeds(bench, o) for o in bench.config.optimizers)
-    per_run = statistics.median(r["seconds"] for r in ring)
-    return old["meta"]["seconds"] + (runs - len(ring)) * per_run / 2
-
-
 def test_readme_states_the_default_s_time():
     minutes = _report("reproduce_default")["meta"]["seconds"] / 60
+    tf_minutes = _report("reproduce_default_tensorflow")["meta"]["seconds"] / 60
     text = " ".join(_readme().split())
-    assert f"takes about {minutes:.0f} minutes on 2 idle CPU cores with JAX" in text
+    assert (
+        f"takes about {minutes:.0f} minutes on 2 idle CPU cores with JAX and "
+        f"about {tf_minutes:.0f} with TensorFlow" in text
+    )
+    # PyTorch's run and the JAX run it is compared with ran on one machine
+    # (another than the reports above: `grid32/`).
     torch_minutes = _report("reproduce_default_torch")["meta"]["seconds"] / 60
-    assert f"about {torch_minutes:.0f} with PyTorch" in text
-    tf_minutes = _tensorflow_estimate() / 60
-    assert f"about {tf_minutes:.0f} with TensorFlow (estimated" in text
+    jax_minutes = _report("grid32/reproduce_default")["meta"]["seconds"] / 60
+    assert (
+        f"{torch_minutes:.0f} minutes where JAX took {jax_minutes:.0f}" in text
+    )
     # The line `reproduce` prints before it starts on PyTorch without a GPU.
     from keras_graft.experiments.reproduce import TORCH_CPU_SLOWDOWN
 
-    assert round(torch_minutes / minutes) == TORCH_CPU_SLOWDOWN
+    assert f"about {TORCH_CPU_SLOWDOWN}x JAX's time" in text
+    assert round(torch_minutes / jax_minutes) == TORCH_CPU_SLOWDOWN
     assert len(_readme().splitlines()) <= 110
