@@ -321,9 +321,7 @@ def test_readme_states_the_default_s_time():
     # (another than the reports above: `grid32/`).
     torch_minutes = _report("reproduce_default_torch")["meta"]["seconds"] / 60
     jax_minutes = _report("grid32/reproduce_default")["meta"]["seconds"] / 60
-    assert (
-        f"{torch_minutes:.0f} minutes where JAX took {jax_minutes:.0f}" in text
-    )
+    assert f"{torch_minutes:.0f} minutes where JAX took {jax_minutes:.0f}" in text
     # The line `reproduce` prints before it starts on PyTorch without a GPU.
     from keras_graft.experiments.reproduce import TORCH_CPU_SLOWDOWN
 
