@@ -23,7 +23,7 @@
   generator steps/s on one GPU; the digit runs (70 x 10,000 steps) add a few
   hours. The tests run it end to end at a tiny scale (`shrink`).
 - ``gpu``: between ``long`` and ``paper``, what a user with one GPU runs
-  first: 20 ring seeds and 8 digit seeds with a learning-rate search, digit
+  first: `long`'s ring and digit seeds with a learning-rate search, digit
   runs of 5,000 steps at width 64, a 9-rate synthetic grid with 48 seeds per
   cell and a larger phase diagram, and short CIFAR-10 runs (5,000 generator
   steps, 3 seeds, no search) where tfds has CIFAR-10. Expected under an hour
@@ -553,7 +553,9 @@ PRESETS["gpu"] = Preset(
     gans=(
         GANBenchmark(
             config=_mixture(steps=5000, eval_every=500, steps_per_execution=50),
-            seeds=20,
+            # `long`'s seeds, where its verdicts and probe lines sit (20 a
+            # benchmark before: the ring's probes, near the margin, need more).
+            seeds=_LONG_RING_SEEDS,
             search=_SEARCH,
             extend=_EXTEND,
             selection_seeds=8,
@@ -562,7 +564,7 @@ PRESETS["gpu"] = Preset(
             config=_digits(
                 steps=5000, eval_every=500, steps_per_execution=50, width=64
             ),
-            seeds=8,
+            seeds=_LONG_DIGIT_SEEDS,
             search=_SEARCH,
             extend=_EXTEND,
             selection_seeds=2,

@@ -236,6 +236,20 @@ def test_default_grid_line_is_stable():
     assert _grid_line_stable_share(k, n_cells, family, 32) < 0.9  # it can fail
 
 
+def test_gpu_preset_runs_at_least_long_s_seeds_where_verdicts_sit():
+    # `long` needed 96 ring seeds and 10 digit seeds for Adam and the
+    # normalized methods to decide its lines stably; the GPU preset, run
+    # before `paper` on a larger budget, must not decide them on fewer.
+    long, gpu = get_preset("long"), get_preset("gpu")
+    for experiment in ("ring", "digits"):
+        lb, gb = (
+            next(b for b in p.gans if b.config.experiment == experiment)
+            for p in (long, gpu)
+        )
+        for opt in ("adam", "ada_nsgda", "nsgda"):
+            assert fresh_seeds(gb, opt) >= fresh_seeds(lb, opt), (experiment, opt)
+
+
 def test_per_optimizer_seeds_run_the_first_of_the_same_seeds():
     bench = next(
         b for b in get_preset("default").gans if b.config.experiment == "digits"
