@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from keras_graft.experiments import analysis, claims, reproduce
-from keras_graft.experiments.presets import get_preset, shrink
+from keras_graft.experiments.presets import fresh_seeds, get_preset, shrink
 
 
 @pytest.mark.parametrize("name", ["gpu", "paper"])
@@ -74,7 +74,7 @@ def test_gpu_presets_run_end_to_end_shrunk(name, tmp_path, monkeypatch):
     for opt in keep:
         runs = [r for r in cifar["runs"] if r["optimizer"] == opt]
         assert sorted(r["phase"] for r in runs) == (
-            ["fresh"] * bench.seeds + ["selection"] * selection
+            ["fresh"] * fresh_seeds(bench, opt) + ["selection"] * selection
         )
         assert all("fid" in e for r in runs for e in r["evals"])
     for bench in preset.gans[:2]:
@@ -116,4 +116,4 @@ def _check_search(runs, bench, optimizers):
         best = analysis.select_learning_rate(sel, exp, bench.score_evals)
         fresh = [r for r in runs if r["optimizer"] == opt and r["phase"] == "fresh"]
         assert {r["learning_rate"] for r in fresh} == {best}
-        assert len(fresh) == bench.seeds
+        assert len(fresh) == fresh_seeds(bench, opt)

@@ -97,8 +97,8 @@ def test_reproduce_says_up_front_where_the_synthetic_runs_are_slow():
     assert slow == (backend == "tensorflow")
     if slow:
         (line,) = stream.getvalue().splitlines()
-        # 1 loss x 2 optimizers x 36 cells x 32 seeds + 3 x 3 x 2 x 16 x 8.
-        assert "the 4608 synthetic runs train one after another" in line
+        # 1 loss x 2 optimizers x 36 cells x 48 seeds + 3 x 3 x 2 x 16 x 8.
+        assert "the 5760 synthetic runs train one after another" in line
         assert "KERAS_BACKEND=jax or torch" in line
     else:
         assert stream.getvalue() == ""
