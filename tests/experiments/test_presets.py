@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from keras_graft.experiments import claims, presets, runs
+from keras_graft.experiments import claims, presets, runs, stability
 from keras_graft.experiments.presets import fresh_seeds, get_preset
 
 pytestmark = pytest.mark.backend("jax")  # no backend work: one process
@@ -194,11 +194,10 @@ def _grid_line_stable_share(k: np.ndarray, n_cells: np.ndarray, family: int, n: 
     never move it) gives the same verdict at 95% of its own simulated offsets,
     drawn as `stability` draws them.
     """
-    alpha = 0.05 / family
 
     def not_reproduced(s):
-        lower = sps.beta.ppf(alpha / 2, np.maximum(s, 1), n - s + 1)
-        return np.where(s > 0, lower, 0.0).max(axis=-1) >= claims.MOST_SEEDS
+        lower, _ = stability._clopper_pearson_many(s, n, family)
+        return lower.max(axis=-1) >= claims.MOST_SEEDS
 
     rng = np.random.default_rng(0)
     first = rng.binomial(n, rng.beta(k + 0.5, n_cells - k + 0.5, (200, len(k))))
