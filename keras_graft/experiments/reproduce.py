@@ -344,7 +344,8 @@ def reproduce(
     if any(
         b.config.experiment == "digits" and b.config.metric == "digits" for b in gans
     ):
-        # Trained once and cached on disk, before the workers read it.
+        # Loaded (the shipped default) and the real digits' statistics cached
+        # on disk, before the workers read them.
         from keras_graft.metrics import digit_classifier, digit_statistics
 
         digit_classifier()

@@ -3,8 +3,9 @@
 - `frechet_distance`, `feature_statistics`, `FrechetDistance`, `fid`: Fréchet
   distance between feature Gaussians, with InceptionV3 (FID) or the penultimate
   features of a small MNIST classifier trained on the shipped digits (offline).
-- `digit_classifier`, `digit_statistics`: that classifier and the statistics of
-  the real digits, both cached on disk (``$KERAS_HOME/keras_graft``).
+- `digit_classifier`, `digit_statistics`: that classifier (its default's
+  weights ship with the package) and the statistics of the real digits
+  (cached on disk, ``$KERAS_HOME/keras_graft``).
 - `mode_coverage` (2-D mixtures), `class_coverage` (digits), `mode_mass`,
   `modes_recovered` (the synthetic framework).
 

@@ -313,7 +313,7 @@ def digit_statistics(
     """Feature statistics of the shipped real digits, cached on disk.
 
     Stored next to the classifier weights as
-    ``<cache>/digit_classifier_v1_e{epochs}_s{seed}.stats_{split}.npz``.
+    ``<cache>/digit_classifier_v2_e{epochs}_s{seed}.stats_{split}.npz``.
 
     Args:
         split (str): ``"all"``, ``"train"`` (first 8,000) or ``"test"`` (last 2,000).

@@ -1,4 +1,5 @@
-"""The digit classifier (trained once per module, 1 epoch) and its Fréchet distance."""
+"""The digit classifier (the shipped default; one trained per module, 1 epoch) and its
+Fréchet distance."""
 
 import os
 
@@ -40,7 +41,7 @@ def test_held_out_accuracy(classifier, test_digits):
 
 
 def test_weights_are_cached_on_disk_and_reloaded(classifier, cache, test_digits):
-    path = os.path.join(cache, f"digit_classifier_v1_e{EPOCHS}_s0.weights.h5")
+    path = os.path.join(cache, f"{metrics.classifier_key(EPOCHS, 0)}.weights.h5")
     assert os.path.exists(path)
     assert metrics.digit_classifier(epochs=EPOCHS, cache_dir_path=cache) is classifier
     # A fresh process would load the file instead of training: simulate it.
@@ -75,7 +76,7 @@ def test_frechet_distance_real_vs_real_and_noise(classifier, cache):
     test = metrics.digit_statistics("test", epochs=EPOCHS, cache_dir_path=cache)
     assert train[0].shape == (128,) and train[1].shape == (128, 128)
     assert os.path.exists(
-        os.path.join(cache, f"digit_classifier_v1_e{EPOCHS}_s0.stats_test.npz")
+        os.path.join(cache, f"{metrics.classifier_key(EPOCHS, 0)}.stats_test.npz")
     )
     real_vs_real = metrics.frechet_distance(*train, *test)
     rng = np.random.default_rng(0)
@@ -115,3 +116,67 @@ def test_digit_features_reject_other_shapes(classifier):
 
 def test_memory_cache_is_per_file(classifier, cache):
     assert any(k.startswith(cache) for k in clf_module._memory_cache)
+
+
+def _numpy_features(weights: list, images: np.ndarray) -> np.ndarray:
+    """The classifier's 128 features in numpy: two valid 3x3 convs with ReLU and
+    2x2 max pooling, flatten, a dense ReLU layer (the independent reference)."""
+
+    def conv(x, kernel, bias):
+        k = kernel.shape[0]
+        h, w = x.shape[1] - k + 1, x.shape[2] - k + 1
+        patches = np.stack(
+            [x[:, i : i + h, j : j + w, :] for i in range(k) for j in range(k)], -2
+        )  # (N, h, w, k*k, C_in)
+        out = np.einsum(
+            "nhwpc,pco->nhwo", patches, kernel.reshape(k * k, *kernel.shape[2:])
+        )
+        return np.maximum(out + bias, 0.0)
+
+    def pool(x):
+        n, h, w, c = x.shape
+        x = x[:, : h // 2 * 2, : w // 2 * 2]
+        return x.reshape(n, h // 2, 2, w // 2, 2, c).max((2, 4))
+
+    w = [np.asarray(v, np.float64) for v in weights]
+    x = pool(conv(np.asarray(images, np.float64), w[0], w[1]))
+    x = pool(conv(x, w[2], w[3]))
+    return np.maximum(x.reshape(len(x), -1) @ w[4] + w[5], 0.0)
+
+
+@pytest.fixture
+def fresh_memory(monkeypatch):
+    # A process that has not loaded any classifier yet.
+    monkeypatch.setattr(clf_module, "_memory_cache", {})
+
+
+def test_shipped_default_is_loaded_not_trained(fresh_memory, monkeypatch, test_digits):
+    def no_training(*args, **kwargs):
+        raise AssertionError("the default classifier was trained")
+
+    monkeypatch.setattr(clf_module, "_train", no_training)
+    model = metrics.digit_classifier()
+    assert clf_module.weights_sha256(model.get_weights()) == (
+        clf_module.SHIPPED_CLASSIFIER_SHA256
+    )
+    assert metrics.digit_classifier() is model
+    x, y = test_digits
+    accuracy = (model.predict(x, batch_size=500, verbose=0).argmax(1) == y).mean()
+    assert abs(accuracy - 0.9795) <= 0.001, accuracy  # 1959 of 2,000 on JAX
+
+
+def test_shipped_features_equal_a_numpy_forward_pass(fresh_memory, test_digits):
+    # The Fréchet distance's features are one function on every backend.
+    model = metrics.digit_classifier()
+    images = test_digits[0][:32]
+    expected = _numpy_features(model.get_weights(), images)
+    got = metrics.DigitFeatures(model)(images)
+    assert got.shape == (32, 128) and expected.std() > 0.1
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_damaged_shipped_file_is_refused(fresh_memory, monkeypatch):
+    monkeypatch.setattr(clf_module, "SHIPPED_CLASSIFIER_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="digit_classifier_e3_s0.npz is damaged"):
+        metrics.digit_classifier()
+    assert clf_module._memory_cache == {}
