@@ -403,7 +403,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "default": Preset(
         name="default",
-        description="the embedded default: about 10 minutes on 2 idle CPU cores (JAX)",
+        description="the embedded default: about 12 minutes on 2 idle CPU cores (JAX)",
         synthetic=SyntheticPlan(
             config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
             grid=_DEFAULT_GRID,
