@@ -24,13 +24,11 @@ FEATURE_LAYER = "features"
 #: Bumped whenever the architecture or training recipe changes (part of the cache key).
 #: 2: the default classifier ships with the package (1 trained it at first use).
 _RECIPE_VERSION = 2
-#: The shipped classifiers, by (epochs, seed): their file in ``metrics/data``.
-_SHIPPED = {(3, 0): "digit_classifier_e3_s0.npz"}
-#: sha256 of the shipped default's weights (float32, in `get_weights` order,
-#: concatenated), checked when they are loaded.
-SHIPPED_CLASSIFIER_SHA256 = (
-    "0c6d13ef133b26c1cfa64783b2ce6f6a322b03321980cd5bac2ce0e3b6defe40"
-)
+#: The (epochs, seed) of the classifier that ships, its file in ``metrics/data``
+#: and the sha256 of its weights (`_weights_sha256`), checked when they load.
+_SHIPPED = (3, 0)
+_SHIPPED_FILE = "digit_classifier_e3_s0.npz"
+_SHIPPED_SHA256 = "0c6d13ef133b26c1cfa64783b2ce6f6a322b03321980cd5bac2ce0e3b6defe40"
 _lock = threading.Lock()
 _memory_cache: dict[str, Any] = {}
 
@@ -121,7 +119,7 @@ def _train(model: Any, epochs: int, seed: int, verbose: int) -> None:
     )
 
 
-def weights_sha256(weights: list) -> str:
+def _weights_sha256(weights: list) -> str:
     """sha256 of a model's weights (float32, concatenated in order).
 
     Args:
@@ -134,15 +132,17 @@ def weights_sha256(weights: list) -> str:
     return hashlib.sha256(np.concatenate(flat).tobytes()).hexdigest()
 
 
-def _shipped_weights(name: str) -> list:
-    resource = importlib.resources.files("keras_graft.metrics").joinpath("data/" + name)
+def _shipped_weights() -> list:
+    resource = importlib.resources.files("keras_graft.metrics").joinpath(
+        "data/" + _SHIPPED_FILE
+    )
     with resource.open("rb") as f, np.load(f) as data:
         weights = [data[f"w{i}"] for i in range(len(data.files))]
-    digest = weights_sha256(weights)
-    if digest != SHIPPED_CLASSIFIER_SHA256:
+    digest = _weights_sha256(weights)
+    if digest != _SHIPPED_SHA256:
         raise RuntimeError(
-            f"The shipped digit classifier {name} is damaged: its weights' "
-            f"sha256 is {digest}, expected {SHIPPED_CLASSIFIER_SHA256}. "
+            f"The shipped digit classifier {_SHIPPED_FILE} is damaged: its "
+            f"weights' sha256 is {digest}, expected {_SHIPPED_SHA256}. "
             "Reinstall keras_graft."
         )
     return weights
@@ -188,9 +188,9 @@ def digit_classifier(
         >>> clf = digit_classifier()  # doctest: +SKIP
         >>> logits = clf.predict(images)  # doctest: +SKIP
     """
-    shipped = _SHIPPED.get((epochs, seed))
-    if shipped is not None:
-        path = "shipped:" + shipped
+    shipped = (epochs, seed) == _SHIPPED
+    if shipped:
+        path = "shipped:" + _SHIPPED_FILE
     else:
         folder = cache_dir(cache_dir_path)
         path = os.path.join(folder, classifier_key(epochs, seed) + ".weights.h5")
@@ -198,8 +198,8 @@ def digit_classifier(
         if path in _memory_cache:
             return _memory_cache[path]
         model = build_digit_classifier(seed)
-        if shipped is not None:
-            model.set_weights(_shipped_weights(shipped))
+        if shipped:
+            model.set_weights(_shipped_weights())
         elif os.path.exists(path):
             model.load_weights(path)
         else:

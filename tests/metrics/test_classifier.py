@@ -156,8 +156,8 @@ def test_shipped_default_is_loaded_not_trained(fresh_memory, monkeypatch, test_d
 
     monkeypatch.setattr(clf_module, "_train", no_training)
     model = metrics.digit_classifier()
-    assert clf_module.weights_sha256(model.get_weights()) == (
-        clf_module.SHIPPED_CLASSIFIER_SHA256
+    assert clf_module._weights_sha256(model.get_weights()) == (
+        clf_module._SHIPPED_SHA256
     )
     assert metrics.digit_classifier() is model
     x, y = test_digits
@@ -176,7 +176,7 @@ def test_shipped_features_equal_a_numpy_forward_pass(fresh_memory, test_digits):
 
 
 def test_a_damaged_shipped_file_is_refused(fresh_memory, monkeypatch):
-    monkeypatch.setattr(clf_module, "SHIPPED_CLASSIFIER_SHA256", "0" * 64)
+    monkeypatch.setattr(clf_module, "_SHIPPED_SHA256", "0" * 64)
     with pytest.raises(RuntimeError, match="digit_classifier_e3_s0.npz is damaged"):
         metrics.digit_classifier()
     assert clf_module._memory_cache == {}
