@@ -88,3 +88,29 @@ def test_ring_run_times_both_networks_and_finds_them_identical():
         seconds = _row(out, name)[0]
         assert math.isfinite(seconds) and seconds > 0, (name, seconds)
     assert "final samples identical: True" in out, out
+
+
+@pytest.mark.backend("jax")
+def test_scan_steps_times_both_ways_and_finds_the_ring_identical():
+    env = dict(os.environ, KERAS_BACKEND="jax")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "benchmarks", "scan_steps.py"),
+            "--steps",
+            "100",
+            "--rounds",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    for name in ("scan_steps", "Keras loop"):
+        seconds = _row(out, name)[0]
+        assert math.isfinite(seconds) and seconds > 0, (name, seconds)
+    assert "numbers identical: True" in out, out

@@ -310,6 +310,14 @@ class _LogCollector(keras.callbacks.Callback):
             self.rows.append({k: float(v) for k, v in (logs or {}).items()})
 
 
+#: Benchmarks whose steps run in one `jax.lax.scan` per compiled call on JAX
+#: (`GAN.compile(scan_steps=True)`): the planar mixtures' MLPs, whose steps
+#: are bound by the host's work per dispatch: a ring run of the `default`
+#: preset trained at 1.95x the steps per second on one CPU core, the same
+#: numbers bit for bit (`benchmarks/scan_steps.py`), so the stored ring runs
+#: stand. Not the convolutional pairs: XLA:CPU runs convolutions inside a loop
+#: at 0.2x the speed, with other rounding (the digit DCGAN).
+_SCAN_EXPERIMENTS = ("ring", "grid")
 #: Backends whose `fit` traces the GAN's step once per GAN (JAX: about 0.7 s
 #: of a 1.4 s ring run on a CPU core, with XLA's compilation cached). On
 #: them a run restarts the GAN of an earlier run of the same benchmark,
@@ -325,7 +333,13 @@ def _reuse_key(config: GANConfig, optimizer: str, lr: float) -> str:
     # Everything a traced step depends on besides the variables' values.
     import json
 
-    what = [config_dict(config), optimizer, lr, execution_steps(config)]
+    what = [
+        config_dict(config),
+        optimizer,
+        lr,
+        execution_steps(config),
+        config.experiment in _SCAN_EXPERIMENTS,
+    ]
     return json.dumps(what, sort_keys=True)
 
 
@@ -424,6 +438,7 @@ def run_gan(
         update=config.update,
         steps_per_execution=execution_steps(config),
         run_eagerly=config.run_eagerly,
+        scan_steps=config.experiment in _SCAN_EXPERIMENTS,
     )
     reuse = keras.backend.backend() in _REUSE_BACKENDS and not config.run_eagerly
     key = _reuse_key(config, optimizer, lr) if reuse else ""

@@ -34,6 +34,8 @@ class TrainConfig:
         jit_compile (bool | str): as in `keras.Model.compile`.
         steps_per_execution (int): as in `keras.Model.compile`.
         run_eagerly (bool): as in `keras.Model.compile`.
+        scan_steps (bool): run the `steps_per_execution` steps of a call in
+            one compiled loop (JAX).
         auto_scale_loss (bool): wrap both players' optimizers in a
             `LossScaleOptimizer` under `mixed_float16`.
     """
@@ -48,6 +50,7 @@ class TrainConfig:
     jit_compile: bool | str = "auto"
     steps_per_execution: int = 1
     run_eagerly: bool = False
+    scan_steps: bool = False
     auto_scale_loss: bool = True
 
     def to_dict(self) -> dict:
@@ -67,6 +70,7 @@ def check_train_config(
     steps_per_execution: Any,
     run_eagerly: Any,
     auto_scale_loss: Any,
+    scan_steps: Any = False,
 ) -> TrainConfig:
     """Check `GAN.compile`'s arguments; return them as a `TrainConfig`.
 
@@ -101,6 +105,7 @@ def check_train_config(
             steps_per_execution, "steps_per_execution", minimum=1
         ),
         run_eagerly=check.check_bool(run_eagerly, "run_eagerly"),
+        scan_steps=check.check_bool(scan_steps, "scan_steps"),
         auto_scale_loss=check.check_bool(auto_scale_loss, "auto_scale_loss"),
     )
 

@@ -187,6 +187,7 @@ class GAN(keras.Model):
         steps_per_execution: int = 1,
         run_eagerly: bool = False,
         auto_scale_loss: bool = True,
+        scan_steps: bool = False,
     ) -> None:
         """Configure the two players' training.
 
@@ -245,6 +246,23 @@ class GAN(keras.Model):
                 (unless it already is one) and scale each player's loss with its
                 own optimizer's `scale_loss`: both players get dynamic loss
                 scaling, not just `model.optimizer` as in `keras.Model`.
+            scan_steps (bool): on JAX, run the `steps_per_execution` steps of
+                a call of the train function in one compiled `jax.lax.scan`
+                over the stacked batches, where Keras's JAX trainer dispatches
+                one compiled step per batch from Python. The same step; what
+                it saves is the host's work per step. Measured on one CPU core
+                (`benchmarks/scan_steps.py`, `steps_per_execution=50`): the
+                planar-mixture MLP GAN of the experiments (width 64, batch 64)
+                trained at 1.95x the steps per second, with the same numbers
+                bit for bit; the digit DCGAN at 0.2x, with numbers that
+                differ in rounding: XLA:CPU compiles convolutions inside a
+                loop otherwise. Off by default; no effect on TensorFlow (its
+                trainer loops inside one `tf.function` already), on PyTorch
+                (one step per call), with `steps_per_execution=1`,
+                `run_eagerly=True`, `jit_compile=False` or under
+                `keras.distribution`. A call that gets fewer than
+                `steps_per_execution` batches (the end of an epoch) or batches
+                of different shapes runs them one at a time.
 
         Non-finite losses: if a player's loss (the discriminator's including its
         penalty) or one of its gradients is NaN or Inf at some step and that
@@ -289,6 +307,7 @@ class GAN(keras.Model):
             steps_per_execution,
             run_eagerly,
             auto_scale_loss,
+            scan_steps,
         )
         if config.auto_scale_loss and is_mixed_float16(
             self.generator, self.discriminator
@@ -789,6 +808,8 @@ class GAN(keras.Model):
         inner = self.train_function
         if inner is None or inner is self._flagless_train_function:
             return inner
+        if self._train_config.scan_steps:
+            inner = gan_backend.scanned_steps(self, inner)
         self._nonfinite_pending = None
         self._flagless_train_function = _nonfinite.flags_out_of_logs(
             inner, keep=self._keep_nonfinite_flags

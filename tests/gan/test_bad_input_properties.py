@@ -78,6 +78,7 @@ VALID = {
 for _flag in (
     "track_pace",
     "run_eagerly",
+    "scan_steps",
     "auto_scale_loss",
     "skip_nonfinite",
     "nesterov",
@@ -107,6 +108,7 @@ COMPILE_ARGS = [
     "steps_per_execution",
     "run_eagerly",
     "auto_scale_loss",
+    "scan_steps",
 ]
 
 

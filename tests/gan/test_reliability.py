@@ -270,15 +270,16 @@ class _ReadsEveryStep(keras.callbacks.Callback):
         self.steps.append(batch)
 
 
-@pytest.mark.parametrize("how", ["sync_callback", "callback_list", "spe2"])
+@pytest.mark.parametrize("how", ["sync_callback", "callback_list", "spe2", "spe2_scan"])
 def test_nonfinite_is_named_at_its_step_however_fit_reads_the_logs(how):
     """The flags stay on the device; the check raises where Keras reads the
     logs: with a synchronous callback right after the bad step, with
-    `steps_per_execution=2` after the execution that holds it."""
+    `steps_per_execution=2` after the execution that holds it (also when the
+    execution's steps run in one scan, `scan_steps=True`)."""
     gan = keras_graft.GAN(*mlp_pair(seed=1), seed=0)
     d_opt, g_opt = optimizers.AdaNSGDA(1e-3), optimizers.AdaNSGDA(1e-3)
-    spe = 2 if how == "spe2" and keras.backend.backend() != "torch" else 1
-    gan.compile(d_opt, g_opt, steps_per_execution=spe)
+    spe = 2 if how.startswith("spe2") and keras.backend.backend() != "torch" else 1
+    gan.compile(d_opt, g_opt, steps_per_execution=spe, scan_steps=how.endswith("scan"))
     data = _poisoned_ring(n=192, bad_from=96)  # 6 batches; step 3 is bad
     callback = _ReadsEveryStep()
     callbacks = [callback]

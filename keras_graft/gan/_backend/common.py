@@ -59,6 +59,12 @@ def test_step(model, data):
     return model._test_step_common(data)
 
 
+def scanned_steps(model, inner):
+    """`inner` (TensorFlow: the trainer loops inside one `tf.function`;
+    torch: one step per call). See the JAX version."""
+    return inner
+
+
 def replica_sum(tensors: Sequence) -> list:
     """`tensors` (one replica: nothing to sum)."""
     return list(tensors)

@@ -14,7 +14,10 @@ import contextlib
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 from keras import StatelessScope
+from keras.distribution import distribution
 from keras.optimizers import LossScaleOptimizer
 
 # The scope the step runs in: Keras has no public accessor for it.
@@ -162,6 +165,73 @@ def test_step(model, state, data):
         model.metrics_variables,
     )
     return _run_stateless(model._test_step_common, refs, state, data)
+
+
+def scanned_steps(model, inner: Callable) -> Callable:
+    """The train function with a call's `steps_per_execution` steps in one scan.
+
+    Keras's JAX trainer runs ``steps_per_execution = k`` as k calls of the
+    jitted step from Python, each flattening and dispatching the whole train
+    state. Here a call takes its k batches from the iterator, stacks them and
+    runs ``jax.lax.scan`` of the same step over them in one jitted call
+    (the state donated, as Keras does), returning the last step's logs like
+    Keras's. XLA compiles the loop's body on its own terms: the same numbers
+    bit for bit on the MLP GANs measured, different rounding (and 5x the
+    time) for convolutions on XLA:CPU (`benchmarks/scan_steps.py`). Fewer
+    than k batches (the epoch's end) or batches of different shapes go
+    through the same step one call each.
+
+    Args:
+        model (GAN): The compiled GAN.
+        inner (Callable): Keras's train function, returned unchanged where
+            the scan does not apply (k = 1, eager, not jitted, or under
+            `keras.distribution`, whose shardings Keras's function keeps).
+
+    Returns:
+        Callable: ``train_function(state, iterator) -> (logs, state)``.
+    """
+    k = model.steps_per_execution
+    if k == 1 or model.run_eagerly or not model.jit_compile or distribution():
+        return inner
+
+    def scan(state, data):
+        def body(state, batch):
+            logs, state = model.train_step(state, batch)
+            return state, logs
+
+        state, logs = jax.lax.scan(body, state, data)
+        return jax.tree.map(lambda x: x[-1], logs), state
+
+    scan = jax.jit(scan, donate_argnums=0)
+    one = jax.jit(model.train_step, donate_argnums=0)
+
+    def layout(batch) -> list:
+        leaves = jax.tree.leaves(batch)
+        return [(np.shape(x), getattr(x, "dtype", None)) for x in leaves]
+
+    def train_function(state, iterator):
+        batches = [next(iterator)]
+        try:
+            while len(batches) < k:
+                batches.append(next(iterator))
+        except StopIteration:
+            pass
+        first = layout(batches[0])
+        if len(batches) == k and all(layout(b) == first for b in batches[1:]):
+            return scan(state, jax.tree.map(_stack, *batches))
+        for batch in batches:
+            logs, state = one(state, batch)
+        return logs, state
+
+    return train_function
+
+
+def _stack(*xs):
+    # NumPy batches (Keras's array adapter) are stacked on the host: one
+    # transfer, no dispatch per batch.
+    if all(isinstance(x, np.ndarray) for x in xs):
+        return np.stack(xs)
+    return jnp.stack(xs)
 
 
 def num_replicas() -> int:

@@ -14,6 +14,7 @@ from keras_graft.gan._backend.common import (  # noqa: F401
     normal,
     record_nonfinite,
     pace_logs,
+    scanned_steps,
     test_step,
     train_step,
 )

@@ -14,6 +14,7 @@ from keras_graft.gan import _trackers
 from keras_graft.gan._backend import common
 from keras_graft.gan._backend.common import (  # noqa: F401
     replica_sum,
+    scanned_steps,
     test_step,
     train_step,
 )
