@@ -41,7 +41,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 #: The presets of `reproduce`, each with the phrase its ``--help`` gives.
 PRESET_HELP = {
     "tiny": "seconds, a smoke test with tiny networks and few steps",
-    "default": "every claim at CPU scale, about 12 minutes on 2 CPU cores",
+    "default": "every claim at CPU scale, about 8 minutes on 2 CPU cores",
     "long": "more seeds, a learning-rate search and longer digit runs, "
     "about 80 minutes on 2 CPU cores",
     "gpu": "what to run first on one GPU: more seeds, longer and wider digit "
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
             "multi-mode framework, GANs on 2-D mixtures and digits; CIFAR-10 in the "
             "paper preset) and write a report folder (--out): report.md with a "
             "verdict per claim, the PNG plots and results.json with every number. "
-            "The default preset takes about 12 minutes on 2 CPU cores. A progress "
+            "The default preset takes about 8 minutes on 2 CPU cores. A progress "
             "bar with the estimated time left is shown on stderr."
         ),
     )

@@ -492,7 +492,7 @@ def test_every_option_has_help():
                 assert option in text, (name, option)
     rep = _subparsers()["reproduce"]
     assert "report.md" in rep.description
-    assert "12 minutes on 2 CPU cores" in rep.description
+    assert "8 minutes on 2 CPU cores" in rep.description
     preset_help = next(a.help for a in rep._actions if a.dest == "preset")
     for preset in ("tiny", "default", "long", "paper"):
         assert f"{preset}: " in preset_help
@@ -542,7 +542,7 @@ def test_help_without_keras():
         "long",
         "paper",
         "report.md",
-        "12 minutes",
+        "8 minutes",
     ):
         assert option in rep, option
     for option in (

@@ -2,10 +2,11 @@
 
 - ``tiny``: seconds per backend, for the tests (tiny networks, few steps, the
   pixel stand-in metric for digits).
-- ``default``: the embedded default, the whole `reproduce` in about 10
-  minutes on 2 idle CPU cores (JAX, two worker processes). No search: its
-  learning rates are the stored output of one search for every optimizer at
-  its horizon (`DEFAULT_RATES`, `benchmarks/tune_default.py`). Its digits
+- ``default``: the embedded default, the whole `reproduce` in about 8
+  minutes on 2 idle CPU cores (JAX, two worker processes; 495 s measured).
+  No search: its learning rates are the stored output of one search for
+  every optimizer at its horizon (`DEFAULT_RATES`,
+  `benchmarks/tune_default.py`). Its digits
   run every optimizer claims 1 and 2 compare with Adam on images; its ring
   (a probe beyond the paper) the probes' optimizers; its synthetic grid the
   optimizers the verdicts read, and its phase diagram reaches the theorem's
@@ -403,7 +404,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "default": Preset(
         name="default",
-        description="the embedded default: about 12 minutes on 2 idle CPU cores (JAX)",
+        description="the embedded default: about 8 minutes on 2 idle CPU cores (JAX)",
         synthetic=SyntheticPlan(
             config=SyntheticConfig(dim=64, num_modes=4, steps=3000, log_every=100),
             grid=_DEFAULT_GRID,
