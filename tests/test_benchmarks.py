@@ -19,8 +19,8 @@ NUMBER = r"\d+(?:\.\d+)?"
 pytestmark = pytest.mark.backend("torch")  # each test starts its own process
 
 
-def _run(script: str, *args: str) -> str:
-    env = dict(os.environ, KERAS_BACKEND="torch", OMP_NUM_THREADS="1")
+def _run(script: str, *args: str, backend: str = "torch") -> str:
+    env = dict(os.environ, KERAS_BACKEND=backend, OMP_NUM_THREADS="1")
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", script), *args],
         cwd=ROOT,
@@ -92,24 +92,7 @@ def test_ring_run_times_both_networks_and_finds_them_identical():
 
 @pytest.mark.backend("jax")
 def test_scan_steps_times_both_ways_and_finds_the_ring_identical():
-    env = dict(os.environ, KERAS_BACKEND="jax")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(ROOT, "benchmarks", "scan_steps.py"),
-            "--steps",
-            "100",
-            "--rounds",
-            "1",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
+    out = _run("scan_steps.py", "--steps", "100", "--rounds", "1", backend="jax")
     for name in ("scan_steps", "Keras loop"):
         seconds = _row(out, name)[0]
         assert math.isfinite(seconds) and seconds > 0, (name, seconds)

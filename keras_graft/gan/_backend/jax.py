@@ -179,7 +179,7 @@ def scanned_steps(model, inner: Callable) -> Callable:
     bit for bit on the MLP GANs measured, different rounding (and 5x the
     time) for convolutions on XLA:CPU (`benchmarks/scan_steps.py`). Fewer
     than k batches (the epoch's end) or batches of different shapes go
-    through the same step one call each.
+    through Keras's own function, one jitted step each.
 
     Args:
         model (GAN): The compiled GAN.
@@ -203,7 +203,6 @@ def scanned_steps(model, inner: Callable) -> Callable:
         return jax.tree.map(lambda x: x[-1], logs), state
 
     scan = jax.jit(scan, donate_argnums=0)
-    one = jax.jit(model.train_step, donate_argnums=0)
 
     def layout(batch) -> list:
         leaves = jax.tree.leaves(batch)
@@ -219,9 +218,7 @@ def scanned_steps(model, inner: Callable) -> Callable:
         first = layout(batches[0])
         if len(batches) == k and all(layout(b) == first for b in batches[1:]):
             return scan(state, jax.tree.map(_stack, *batches))
-        for batch in batches:
-            logs, state = one(state, batch)
-        return logs, state
+        return inner(state, iter(batches))
 
     return train_function
 
